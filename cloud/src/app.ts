@@ -1,0 +1,97 @@
+// createApp(deps): the whole HTTP API as a Hono app; no process.env, no ports. main.ts serves it.
+import { randomUUID } from "node:crypto";
+import { Scalar } from "@scalar/hono-api-reference";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { pingDatabase } from "./db/client.ts";
+import type { AppDeps } from "./lib/context.ts";
+import { createRouter } from "./lib/create-router.ts";
+import { AppError, errorBody } from "./lib/errors.ts";
+
+export function createApp(deps: AppDeps) {
+  const app = createRouter();
+
+  app.use("*", async (c, next) => {
+    const incoming = c.req.header("x-request-id");
+    const requestId = incoming && /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+    const started = performance.now();
+    c.set("deps", deps);
+    c.set("requestId", requestId);
+    c.set("logger", deps.logger.child({ requestId }));
+    c.header("x-request-id", requestId);
+    await next();
+    // One wide event per request: who, what, outcome, duration.
+    const actor = c.get("actor");
+    deps.logger.info(
+      {
+        requestId,
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        durationMs: Math.round((performance.now() - started) * 10) / 10,
+        orgId: actor?.orgId,
+        keyId: actor?.keyId,
+      },
+      "request",
+    );
+  });
+
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: deps.bodyLimitBytes,
+      onError: (c) =>
+        c.json(
+          errorBody(
+            "PAYLOAD_TOO_LARGE",
+            `request body is larger than the limit of ${deps.bodyLimitBytes} bytes`,
+            c.get("requestId"),
+          ),
+          413,
+        ),
+    }),
+  );
+
+  app.onError((err, c) => {
+    const requestId = c.get("requestId") ?? "unknown";
+    if (err instanceof AppError) {
+      return c.json(errorBody(err.code, err.message, requestId, err.details), err.status);
+    }
+    if (err instanceof HTTPException) {
+      if (err.status === 400) return c.json(errorBody("BAD_REQUEST", err.message || "malformed request", requestId), 400);
+      return err.getResponse();
+    }
+    (c.get("logger") ?? deps.logger).error({ err, requestId }, "unhandled error");
+    return c.json(errorBody("INTERNAL", "internal error; quote the request id when reporting it", requestId), 500);
+  });
+
+  app.notFound((c) =>
+    c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`, c.get("requestId")), 404),
+  );
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", async (c) => {
+    try {
+      await pingDatabase(deps.db);
+      return c.json({ status: "ready" });
+    } catch {
+      return c.json({ status: "not-ready", reason: "database unreachable" }, 503);
+    }
+  });
+
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Camel Ops control plane API",
+      version: "1.0.0",
+      description: "Fleet, licenses, rollouts and remote support for Camel runners. Authenticate with `Authorization: Bearer <api key>`.",
+    },
+    servers: [{ url: deps.publicUrl }],
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "http", scheme: "bearer" });
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Camel Ops API reference" }));
+
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;
