@@ -1,6 +1,7 @@
 // Customers, their licenses, and the cloud's license-signing keys.
 import type { Entitlements } from "../../../../shared/src/license.ts";
-import { index, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { index, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { organisations } from "./organisations.ts";
 
 export const customers = pgTable(
@@ -16,6 +17,7 @@ export const customers = pgTable(
     /** Maintenance window: cron expression and IANA time zone, null when any time is fine */
     maintenanceWindow: jsonb().$type<{ cron: string; timeZone: string; durationMinutes: number } | null>(),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index().on(t.orgId, t.id)],
 );
@@ -37,17 +39,32 @@ export const licenses = pgTable(
     stateChangedAt: timestamp({ withTimezone: true }),
     stateReason: text(),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index().on(t.orgId, t.id), index().on(t.orgId, t.customerId)],
 );
 
-/** EdDSA signing keys; the private JWK is encrypted at rest (AES-256-GCM with the key-encryption key). */
-export const signingKeys = pgTable("signing_keys", {
-  id: text().primaryKey(),
-  kid: text().notNull().unique(),
-  publicJwk: jsonb().$type<Record<string, unknown>>().notNull(),
-  encryptedPrivateKey: text().notNull(),
-  state: text({ enum: ["active", "verify-only", "retired"] }).notNull(),
-  createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
-  retiredAt: timestamp({ withTimezone: true }),
-});
+/**
+ * EdDSA signing keys, per organisation (each org rotates its own); the private JWK is encrypted at rest
+ * (AES-256-GCM with the key-encryption key, the kid as associated data). At most one active key per org.
+ */
+export const signingKeys = pgTable(
+  "signing_keys",
+  {
+    id: text().primaryKey(),
+    orgId: text()
+      .notNull()
+      .references(() => organisations.id),
+    kid: text().notNull().unique(),
+    publicJwk: jsonb().$type<Record<string, unknown>>().notNull(),
+    encryptedPrivateKey: text().notNull(),
+    state: text({ enum: ["active", "verify-only", "retired"] }).notNull(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    rotatedAt: timestamp({ withTimezone: true }),
+    retiredAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [
+    index().on(t.orgId, t.id),
+    uniqueIndex("signing_keys_one_active_per_org").on(t.orgId).where(sql`${t.state} = 'active'`),
+  ],
+);
