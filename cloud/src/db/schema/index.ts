@@ -1,3 +1,6 @@
 // Every table of the cloud, by aggregate. Add a line per aggregate file.
 export * from "./licenses.ts";
 export * from "./organisations.ts";
+export * from "./appliances.ts";
+export * from "./commands.ts";
+export * from "./telemetry.ts";

@@ -1,0 +1,39 @@
+// The command outbox: stored before it is sent, numbered per appliance, replayed until a result is stored.
+import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { appliances } from "./appliances.ts";
+import { organisations } from "./organisations.ts";
+
+export const commandStatuses = ["queued", "delivered", "running", "succeeded", "failed", "expired"] as const;
+export type CommandStatus = (typeof commandStatuses)[number];
+
+export const commands = pgTable(
+  "commands",
+  {
+    id: text().primaryKey(),
+    orgId: text()
+      .notNull()
+      .references(() => organisations.id),
+    applianceId: text()
+      .notNull()
+      .references(() => appliances.id, { onDelete: "cascade" }),
+    seq: integer().notNull(),
+    type: text().notNull(),
+    args: jsonb().$type<Record<string, unknown>>().notNull().default({}),
+    status: text({ enum: commandStatuses }).notNull().default("queued"),
+    idempotencyKey: text(),
+    createdBy: text().notNull(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp({ withTimezone: true }).notNull(),
+    deliveredAt: timestamp({ withTimezone: true }),
+    startedAt: timestamp({ withTimezone: true }),
+    finishedAt: timestamp({ withTimezone: true }),
+    result: jsonb(),
+    error: text(),
+  },
+  (t) => [
+    uniqueIndex().on(t.applianceId, t.seq),
+    uniqueIndex().on(t.applianceId, t.idempotencyKey),
+    index().on(t.orgId, t.applianceId, t.id),
+    index().on(t.status, t.expiresAt),
+  ],
+);
