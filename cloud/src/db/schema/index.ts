@@ -4,3 +4,6 @@ export * from "./organisations.ts";
 export * from "./appliances.ts";
 export * from "./commands.ts";
 export * from "./telemetry.ts";
+export * from "./releases.ts";
+export * from "./rollouts.ts";
+export * from "./webhooks.ts";
