@@ -1,0 +1,148 @@
+// Authenticates a tunnel upgrade: the agent's short-lived EdDSA JWT, its appliance and license, and jti replay.
+import { and, eq, inArray, lt, sql } from "drizzle-orm";
+import { decodeProtectedHeader, importJWK, type JWTPayload, errors as joseErrors, jwtVerify } from "jose";
+import { AGENT_TOKEN_MAX_TTL_SECONDS } from "../../../shared/src/protocol/agent-token.ts";
+import type { Db } from "../db/client.ts";
+import { agentTokenJtis, appliances, licenses } from "../db/schema/index.ts";
+
+export class TunnelAuthError extends Error {
+  readonly status: 401 | 403;
+  readonly reason: string;
+  constructor(status: 401 | 403, reason: string, message: string) {
+    super(message);
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+export interface AuthenticatedAppliance {
+  applianceId: string;
+  orgId: string;
+  licenseId: string;
+  jti: string;
+  expiresAt: Date;
+}
+
+/** A row is allowed a session while the appliance is active and its license active and unexpired. */
+export function refusal(row: { applianceState: string; licenseState: string; licenseExpiresAt: Date }, now: Date) {
+  if (row.applianceState !== "active") return "appliance-disabled";
+  if (row.licenseState !== "active") return `license-${row.licenseState}`;
+  if (row.licenseExpiresAt.getTime() <= now.getTime()) return "license-expired";
+  return undefined;
+}
+
+export const accessColumns = {
+  applianceId: appliances.id,
+  orgId: appliances.orgId,
+  licenseId: appliances.licenseId,
+  publicKey: appliances.publicKey,
+  applianceState: appliances.state,
+  licenseState: licenses.state,
+  licenseExpiresAt: licenses.expiresAt,
+};
+
+type KeyLike = Awaited<ReturnType<typeof importJWK>>;
+
+export class AgentTokenVerifier {
+  private readonly db: Db;
+  private readonly audience: string;
+  private readonly clockSkewSec: number;
+  private readonly keys = new Map<string, { x: string; key: KeyLike }>();
+  /** recently accepted jti -> expiry (ms); the DB table makes replay refusal hold across replicas */
+  private readonly seen = new Map<string, number>();
+
+  constructor(db: Db, audience: string, clockSkewSec = 30) {
+    this.db = db;
+    this.audience = audience;
+    this.clockSkewSec = clockSkewSec;
+  }
+
+  async verify(token: string, now: Date): Promise<AuthenticatedAppliance> {
+    let kid: string | undefined;
+    try {
+      const header = decodeProtectedHeader(token);
+      if (header.alg !== "EdDSA") throw new TunnelAuthError(401, "bad-alg", "only EdDSA agent tokens are accepted");
+      kid = header.kid;
+    } catch (err) {
+      if (err instanceof TunnelAuthError) throw err;
+      throw new TunnelAuthError(401, "malformed", "the token is not a JWT");
+    }
+    if (!kid || kid.length > 64) throw new TunnelAuthError(401, "no-kid", "the token names no appliance (kid)");
+    const [row] = await this.db
+      .select(accessColumns)
+      .from(appliances)
+      .innerJoin(licenses, eq(licenses.id, appliances.licenseId))
+      .where(eq(appliances.id, kid));
+    if (!row) throw new TunnelAuthError(401, "unknown-appliance", "no appliance has this id");
+    let cached = this.keys.get(kid);
+    if (!cached || cached.x !== row.publicKey.x) {
+      cached = { x: row.publicKey.x, key: await importJWK({ ...row.publicKey, alg: "EdDSA" }, "EdDSA") };
+      if (this.keys.size > 50_000) this.keys.clear();
+      this.keys.set(kid, cached);
+    }
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, cached.key, {
+        algorithms: ["EdDSA"],
+        audience: this.audience,
+        subject: kid,
+        currentDate: now,
+        clockTolerance: this.clockSkewSec,
+        requiredClaims: ["exp", "iat", "jti", "sub", "aud"],
+      }));
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) throw new TunnelAuthError(401, "expired", "the token has expired");
+      if (err instanceof joseErrors.JWTClaimValidationFailed) {
+        throw new TunnelAuthError(401, `bad-${err.claim}`, `claim ${err.claim} refused: ${err.reason}`);
+      }
+      throw new TunnelAuthError(401, "bad-signature", "the token does not verify with the appliance's key");
+    }
+    const exp = payload.exp!;
+    const iat = payload.iat!;
+    const nowSec = now.getTime() / 1000;
+    if (exp - iat > AGENT_TOKEN_MAX_TTL_SECONDS || exp - nowSec > AGENT_TOKEN_MAX_TTL_SECONDS + this.clockSkewSec) {
+      throw new TunnelAuthError(401, "ttl-too-long", `agent tokens may live at most ${AGENT_TOKEN_MAX_TTL_SECONDS} s`);
+    }
+    const jti = String(payload.jti);
+    if (jti.length > 128) throw new TunnelAuthError(401, "bad-jti", "jti too long");
+    const why = refusal(row, now);
+    if (why) throw new TunnelAuthError(403, why, `refused: ${why}`);
+
+    const key = `${kid}/${jti}`;
+    if (this.seen.has(key)) throw new TunnelAuthError(401, "replayed", "this token has already been used");
+    const expiresAt = new Date((exp + this.clockSkewSec) * 1000);
+    const inserted = await this.db
+      .insert(agentTokenJtis)
+      .values({ applianceId: kid, jti, expiresAt })
+      .onConflictDoNothing()
+      .returning({ jti: agentTokenJtis.jti });
+    if (inserted.length === 0) throw new TunnelAuthError(401, "replayed", "this token has already been used");
+    this.seen.set(key, expiresAt.getTime());
+    return { applianceId: kid, orgId: row.orgId, licenseId: row.licenseId, jti, expiresAt };
+  }
+
+  /** Forgets expired jtis, in memory and in the table. */
+  async sweep(now: Date): Promise<void> {
+    const t = now.getTime();
+    for (const [k, exp] of this.seen) if (exp < t) this.seen.delete(k);
+    await this.db.delete(agentTokenJtis).where(lt(agentTokenJtis.expiresAt, now));
+  }
+}
+
+/** Of the given appliances, those no longer allowed a session, with the reason (one query). */
+export async function refusedAppliances(db: Db, ids: string[], now: Date): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (ids.length === 0) return out;
+  const rows = await db
+    .select(accessColumns)
+    .from(appliances)
+    .innerJoin(licenses, eq(licenses.id, appliances.licenseId))
+    .where(
+      and(
+        inArray(appliances.id, ids),
+        sql`(${appliances.state} <> 'active' or ${licenses.state} <> 'active' or ${licenses.expiresAt} <= ${now})`,
+      ),
+    );
+  for (const r of rows) out.set(r.applianceId, refusal(r, now) ?? "refused");
+  return out;
+}

@@ -1,0 +1,20 @@
+// What a session needs from its gateway (kept narrow so sessions are testable on their own).
+import type { Logger } from "pino";
+import type { Db } from "../db/client.ts";
+import type { Clock } from "../lib/clock.ts";
+import type { TelemetryIngest } from "../tunnel/telemetry-ingest.ts";
+import type { GatewayOptions } from "./options.ts";
+import type { Session } from "./session.ts";
+
+export interface GatewayContext {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  replicaId: string;
+  options: GatewayOptions;
+  ingest: TelemetryIngest;
+  register(s: Session): void;
+  unregister(s: Session): void;
+  notifyFence(applianceId: string, epoch: number): Promise<void>;
+  onLive(s: Session): void;
+}

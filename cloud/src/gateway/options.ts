@@ -1,0 +1,45 @@
+// Gateway settings; every interval is configurable so tests run in milliseconds.
+
+import type { IngestOptions } from "../tunnel/telemetry-ingest.ts";
+import { type AdmissionOptions, defaultAdmission } from "./admission.ts";
+
+export interface GatewayOptions {
+  /** the agent pings this often; welcome tells it */
+  heartbeatMs: number;
+  /** a session silent this long is closed (HEARTBEAT_TIMEOUT) */
+  deadAfterMs: number;
+  /** how long a new socket may take to send hello */
+  helloTimeoutMs: number;
+  /** the agent reports its state digest this often (periodic anti-entropy) */
+  stateCheckMs: number;
+  /** license/appliance re-check, presence (last seen), outbox safety poll, expiry */
+  sweepMs: number;
+  /** a close handshake not completed in this time ends in terminate() */
+  closeTimeoutMs: number;
+  admission: AdmissionOptions;
+  /** goaway asks each agent to reconnect after a random delay in [0, spreadMs] */
+  drainSpreadMs: number;
+  /** drain waits this long for sockets to close, then terminates the rest */
+  drainTimeoutMs: number;
+  /** Retry-After range while draining */
+  drainRetryAfterMs: [number, number];
+  maxPayload: number;
+  tokenClockSkewSec: number;
+  ingest: Partial<IngestOptions>;
+}
+
+export const defaultGatewayOptions: GatewayOptions = {
+  heartbeatMs: 20_000,
+  deadAfterMs: 60_000,
+  helloTimeoutMs: 10_000,
+  stateCheckMs: 15 * 60_000,
+  sweepMs: 5_000,
+  closeTimeoutMs: 5_000,
+  admission: defaultAdmission,
+  drainSpreadMs: 30_000,
+  drainTimeoutMs: 10_000,
+  drainRetryAfterMs: [5_000, 30_000],
+  maxPayload: 1_048_576,
+  tokenClockSkewSec: 30,
+  ingest: {},
+};

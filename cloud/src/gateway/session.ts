@@ -1,0 +1,293 @@
+// One agent's live tunnel session: handshake (hello/welcome), heartbeat bookkeeping and frame dispatch.
+import { randomUUID } from "node:crypto";
+import { and, eq, sql } from "drizzle-orm";
+import type { Logger } from "pino";
+import type { WebSocket } from "ws";
+import { newId } from "../../../shared/src/ids.ts";
+import {
+  type AgentFrame,
+  CloseCode,
+  type CloudFrame,
+  encodeFrame,
+  type FrameOf,
+  MAX_FRAME_BYTES,
+  type Outgoing,
+  parseAgentFrame,
+} from "../../../shared/src/protocol/frames.ts";
+import { appliances } from "../db/schema/index.ts";
+import { ackCommands, markCommandRunning, pendingCommands, storeCommandResult } from "../tunnel/commands.ts";
+import { getDesiredState, recordObserved } from "../tunnel/desired-state.ts";
+import type { AuthenticatedAppliance } from "./auth.ts";
+import type { GatewayContext } from "./context.ts";
+
+type Hello = FrameOf<AgentFrame, "hello">;
+
+export class Session {
+  readonly id = newId("session");
+  readonly applianceId: string;
+  readonly orgId: string;
+  readonly licenseId: string;
+  readonly ws: WebSocket;
+  private readonly ctx: GatewayContext;
+  private readonly log: Logger;
+  readonly openedAt = performance.now();
+  lastRx = performance.now();
+  epoch = 0;
+  state: "awaiting-hello" | "live" | "closed" = "awaiting-hello";
+  agentVersion = "";
+  /** highest command seq sent on this session */
+  private sentSeq = 0;
+  private sentDigest = "";
+  private agentDigest = "";
+  private pumping: Promise<void> | undefined;
+  private pumpAgain = false;
+  private eventChain: Promise<void> = Promise.resolve();
+  private closeCode = 0;
+  private closeReason = "";
+  readonly counters = { framesIn: 0, framesOut: 0, commandsSent: 0, events: 0, samples: 0 };
+
+  constructor(ctx: GatewayContext, ws: WebSocket, auth: AuthenticatedAppliance) {
+    this.ctx = ctx;
+    this.ws = ws;
+    this.applianceId = auth.applianceId;
+    this.orgId = auth.orgId;
+    this.licenseId = auth.licenseId;
+    this.log = ctx.logger.child({ applianceId: this.applianceId, sessionId: this.id });
+    ws.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    ws.on("close", (code, reason) => void this.onClose(code, reason.toString()));
+    ws.on("error", (err) => this.log.debug({ err }, "socket error"));
+  }
+
+  send(frame: Outgoing<CloudFrame>): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.counters.framesOut++;
+    this.ws.send(encodeFrame(frame));
+  }
+
+  /** Closes with a code; the socket is terminated if the peer does not complete the close in time. */
+  close(code: number, reason: string): void {
+    if (this.state === "closed" || this.closeCode) return;
+    this.closeCode = code;
+    this.closeReason = reason;
+    try {
+      this.ws.close(code, reason.slice(0, 120));
+    } catch {
+      this.ws.terminate();
+    }
+    const t = setTimeout(() => this.ws.terminate(), this.ctx.options.closeTimeoutMs);
+    t.unref();
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean) {
+    this.lastRx = performance.now();
+    this.counters.framesIn++;
+    if (isBinary) return this.close(CloseCode.PROTOCOL_ERROR, "binary frames are not part of link v1");
+    const parsed = parseAgentFrame(data.toString("utf8"), data.length);
+    if (!parsed.ok) return this.close(parsed.code, parsed.reason);
+    const frame = parsed.frame;
+    if (this.state === "awaiting-hello") {
+      if (frame.type !== "hello") return this.close(CloseCode.PROTOCOL_ERROR, "the first frame must be hello");
+      this.state = "live";
+      void this.onHello(frame).catch((err) => this.fail(err, "hello"));
+      return;
+    }
+    if (this.state !== "live") return;
+    void this.dispatch(frame).catch((err) => this.fail(err, frame.type));
+  }
+
+  private fail(err: unknown, what: string) {
+    this.log.error({ err, what }, "session error");
+    this.close(CloseCode.INTERNAL_ERROR, "internal error");
+  }
+
+  private async onHello(hello: Hello) {
+    const { db, clock, replicaId } = this.ctx;
+    if (hello.applianceId !== this.applianceId) {
+      return this.close(CloseCode.AUTH_FAILED, "hello names another appliance than the token");
+    }
+    this.agentVersion = hello.agentVersion;
+    this.agentDigest = hello.stateDigest;
+    const now = clock.now();
+    const [row] = await db
+      .update(appliances)
+      .set({
+        epoch: sql`${appliances.epoch} + 1`,
+        sessionId: this.id,
+        replicaId,
+        online: true,
+        connectedAt: now,
+        lastSeenAt: now,
+        agentVersion: hello.agentVersion,
+        observedGeneration: hello.observedGeneration,
+        stateDigest: hello.stateDigest,
+        ...(hello.facts ? { facts: hello.facts } : {}),
+      })
+      .where(and(eq(appliances.id, this.applianceId), eq(appliances.state, "active")))
+      .returning({ epoch: appliances.epoch, eventSeq: appliances.eventSeq });
+    if (!row) return this.close(CloseCode.REVOKED, "appliance-disabled");
+    if (this.state !== "live" || this.ws.readyState !== this.ws.OPEN) return;
+    this.epoch = row.epoch;
+    // Fence: older sessions here close now, other replicas close theirs on the notify.
+    this.ctx.register(this);
+    await this.ctx.notifyFence(this.applianceId, this.epoch);
+    if (hello.lastCommandSeq > 0) await ackCommands(db, this.applianceId, hello.lastCommandSeq, now);
+    this.send({
+      type: "welcome",
+      sessionId: this.id,
+      epoch: this.epoch,
+      heartbeatMs: this.ctx.options.heartbeatMs,
+      deadAfterMs: this.ctx.options.deadAfterMs,
+      stateCheckMs: this.ctx.options.stateCheckMs,
+      limits: { maxFrameBytes: MAX_FRAME_BYTES },
+      lastEventSeq: row.eventSeq,
+      serverTime: now.toISOString(),
+    });
+    this.log.info(
+      { epoch: this.epoch, agentVersion: hello.agentVersion, lastCommandSeq: hello.lastCommandSeq },
+      "session open",
+    );
+    this.ctx.onLive(this);
+    // Replay: every unfinished command (the agent de-duplicates by id and re-sends results it holds).
+    await this.pump(true);
+  }
+
+  /** Sends what the outbox and the desired-state row hold for this appliance beyond what was sent. */
+  pump(replay = false): Promise<void> {
+    if (this.state !== "live" || this.epoch === 0) return Promise.resolve();
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return this.pumping;
+    }
+    this.pumping = (async () => {
+      do {
+        this.pumpAgain = false;
+        await this.pumpOnce(replay);
+        replay = false;
+      } while (this.pumpAgain && this.state === "live");
+    })()
+      .catch((err) => this.fail(err, "pump"))
+      .finally(() => {
+        this.pumping = undefined;
+      });
+    return this.pumping;
+  }
+
+  private async pumpOnce(replay: boolean) {
+    const { db, clock } = this.ctx;
+    const desired = await getDesiredState(db, this.applianceId);
+    if (desired && desired.digest !== this.agentDigest && (replay || desired.digest !== this.sentDigest)) {
+      this.sentDigest = desired.digest;
+      this.send({ type: "desired", desired: desired.state });
+    }
+    for (;;) {
+      const rows = await pendingCommands(db, this.applianceId, replay ? 0 : this.sentSeq, clock.now());
+      replay = false;
+      if (rows.length === 0 || this.state !== "live") return;
+      for (const c of rows) {
+        this.send({
+          type: "command",
+          id: c.id,
+          seq: c.seq,
+          command: c.type,
+          args: c.args,
+          expiresAt: c.expiresAt.toISOString(),
+        });
+        this.counters.commandsSent++;
+        this.sentSeq = Math.max(this.sentSeq, c.seq);
+      }
+      if (rows.length < 200) return;
+    }
+  }
+
+  /** The sweep's safety net: the outbox holds a queued command beyond what this session sent. */
+  get lastSentSeq() {
+    return this.sentSeq;
+  }
+
+  private async dispatch(frame: AgentFrame) {
+    const { db, clock } = this.ctx;
+    switch (frame.type) {
+      case "hello":
+        return this.close(CloseCode.PROTOCOL_ERROR, "hello sent twice");
+      case "ping":
+        return this.send({ type: "pong", t: frame.t });
+      case "pong":
+        return;
+      case "command.ack":
+        return ackCommands(db, this.applianceId, frame.upTo, clock.now());
+      case "command.status":
+        return markCommandRunning(db, this.applianceId, frame.id, clock.now());
+      case "command.result": {
+        await storeCommandResult(db, this.applianceId, frame, clock.now());
+        return this.send({ type: "command.result.ack", id: frame.id });
+      }
+      case "events": {
+        this.counters.events += frame.events.length;
+        const upTo = frame.events.reduce((m, e) => Math.max(m, e.seq), 0);
+        const committed = this.ctx.ingest.addEvents(this.applianceId, frame.events);
+        // Acks go out in order, each after its own commit.
+        this.eventChain = this.eventChain.then(async () => {
+          await committed;
+          this.send({ type: "events.ack", upTo });
+        });
+        return this.eventChain;
+      }
+      case "metrics":
+        this.counters.samples += frame.samples.length;
+        this.ctx.ingest.addSamples(this.applianceId, frame.samples);
+        return;
+      case "state.report": {
+        this.agentDigest = frame.stateDigest;
+        await recordObserved(db, this.applianceId, frame);
+        if (frame.applying) return;
+        const desired = await getDesiredState(db, this.applianceId);
+        // The periodic comparison: a missed desired frame is sent again.
+        if (desired && desired.digest !== frame.stateDigest) {
+          this.sentDigest = desired.digest;
+          this.send({ type: "desired", desired: desired.state });
+        }
+        return;
+      }
+    }
+  }
+
+  private async onClose(code: number, reason: string) {
+    const wasLive = this.state === "live";
+    this.state = "closed";
+    this.ctx.unregister(this);
+    const durationMs = Math.round(performance.now() - this.openedAt);
+    // One wide event per session.
+    this.log.info(
+      {
+        epoch: this.epoch,
+        agentVersion: this.agentVersion,
+        code: this.closeCode || code,
+        reason: this.closeReason || reason,
+        by: this.closeCode ? "cloud" : "agent",
+        durationMs,
+        ...this.counters,
+      },
+      "session closed",
+    );
+    if (wasLive && this.epoch > 0) {
+      try {
+        await this.eventChain.catch(() => {});
+        const now = this.ctx.clock.now();
+        // Only the current epoch may mark the appliance offline: a fenced session must not undo its successor.
+        await this.ctx.db
+          .update(appliances)
+          .set({ online: false, disconnectedAt: now, lastSeenAt: now })
+          .where(and(eq(appliances.id, this.applianceId), eq(appliances.epoch, this.epoch)));
+      } catch (err) {
+        this.log.warn({ err }, "could not record disconnect");
+      }
+    }
+  }
+
+  /** for tests and logs */
+  get summary() {
+    return { id: this.id, applianceId: this.applianceId, epoch: this.epoch, state: this.state };
+  }
+}
+
+export const newSessionId = () => randomUUID();

@@ -1,0 +1,176 @@
+// Batched telemetry ingest: events and metric samples of every session are written together, one transaction per
+// flush (multi-row INSERT ... ON CONFLICT DO NOTHING), every `flushMs` or `maxRows`; events resolve after commit.
+import { eq, inArray, sql } from "drizzle-orm";
+import type { Logger } from "pino";
+import type { AgentEvent, MetricSample } from "../../../shared/src/protocol/frames.ts";
+import { applyResultSchema } from "../../../shared/src/protocol/frames.ts";
+import type { Db } from "../db/client.ts";
+import { appliances, metricSamples, telemetryEvents } from "../db/schema/index.ts";
+
+export interface IngestOptions {
+  flushMs: number;
+  maxRows: number;
+  /** samples held beyond this are dropped (metrics are lossy by design) */
+  maxQueuedSamples: number;
+}
+
+export const defaultIngestOptions: IngestOptions = { flushMs: 50, maxRows: 2000, maxQueuedSamples: 50_000 };
+
+interface PendingEvents {
+  applianceId: string;
+  events: AgentEvent[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** Postgres' bind-parameter limit is 65535; stay far below with this many rows per statement. */
+const ROWS_PER_STATEMENT = 1000;
+
+export class TelemetryIngest {
+  private readonly db: Db;
+  private readonly logger: Logger;
+  private readonly opts: IngestOptions;
+  private events: PendingEvents[] = [];
+  private eventRows = 0;
+  private samples: Array<{ applianceId: string; s: MetricSample }> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private closed = false;
+  droppedSamples = 0;
+  stats = { flushes: 0, events: 0, samples: 0 };
+
+  constructor(db: Db, logger: Logger, opts: Partial<IngestOptions> = {}) {
+    this.db = db;
+    this.logger = logger;
+    this.opts = { ...defaultIngestOptions, ...opts };
+  }
+
+  /** Resolves once the events are committed (duplicates by appliance and seq are ignored). */
+  addEvents(applianceId: string, events: AgentEvent[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error("ingest closed"));
+    return new Promise((resolve, reject) => {
+      this.events.push({ applianceId, events, resolve, reject });
+      this.eventRows += events.length;
+      this.schedule();
+    });
+  }
+
+  addSamples(applianceId: string, samples: MetricSample[]): void {
+    if (this.closed) return;
+    for (const s of samples) {
+      if (this.samples.length >= this.opts.maxQueuedSamples) {
+        this.droppedSamples++;
+        continue;
+      }
+      this.samples.push({ applianceId, s });
+    }
+    this.schedule();
+  }
+
+  private schedule() {
+    if (this.eventRows + this.samples.length >= this.opts.maxRows) {
+      void this.flush();
+      return;
+    }
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, this.opts.flushMs);
+  }
+
+  /** Writes everything queued; concurrent callers share the flush in progress, then flush again. */
+  async flush(): Promise<void> {
+    if (this.flushing) {
+      await this.flushing;
+      if (this.events.length === 0 && this.samples.length === 0) return;
+    }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const events = this.events;
+    const samples = this.samples;
+    this.events = [];
+    this.eventRows = 0;
+    this.samples = [];
+    if (events.length === 0 && samples.length === 0) return;
+    this.flushing = this.write(events, samples).finally(() => {
+      this.flushing = undefined;
+    });
+    await this.flushing;
+  }
+
+  private async write(events: PendingEvents[], samples: Array<{ applianceId: string; s: MetricSample }>) {
+    const eventRows = events.flatMap((p) =>
+      p.events.map((e) => ({
+        applianceId: p.applianceId,
+        seq: e.seq,
+        kind: e.kind,
+        at: safeDate(e.at),
+        data: e.data,
+      })),
+    );
+    const maxSeq = new Map<string, number>();
+    for (const r of eventRows) maxSeq.set(r.applianceId, Math.max(maxSeq.get(r.applianceId) ?? 0, r.seq));
+    const applyResults = eventRows.filter((r) => r.kind === "apply.result");
+    try {
+      await this.db.transaction(async (tx) => {
+        for (let i = 0; i < eventRows.length; i += ROWS_PER_STATEMENT) {
+          await tx
+            .insert(telemetryEvents)
+            .values(eventRows.slice(i, i + ROWS_PER_STATEMENT))
+            .onConflictDoNothing();
+        }
+        for (let i = 0; i < samples.length; i += ROWS_PER_STATEMENT) {
+          await tx.insert(metricSamples).values(
+            samples.slice(i, i + ROWS_PER_STATEMENT).map(({ applianceId, s }) => ({
+              applianceId,
+              name: s.name,
+              value: s.value,
+              at: safeDate(s.at),
+              labels: s.labels ?? null,
+            })),
+          );
+        }
+        if (maxSeq.size > 0) {
+          // one statement for every appliance in the batch
+          const ids = [...maxSeq.keys()];
+          const cases = sql.join(
+            ids.map((id) => sql`when ${id} then ${maxSeq.get(id)!}::bigint`),
+            sql` `,
+          );
+          await tx
+            .update(appliances)
+            .set({ eventSeq: sql`greatest(${appliances.eventSeq}, case ${appliances.id} ${cases} end)` })
+            .where(inArray(appliances.id, ids));
+        }
+        for (const r of applyResults) {
+          const parsed = applyResultSchema.safeParse(r.data);
+          if (!parsed.success) continue;
+          await tx
+            .update(appliances)
+            .set({ lastApply: { ...parsed.data, at: r.at.toISOString() } })
+            .where(eq(appliances.id, r.applianceId));
+        }
+      });
+      this.stats.flushes++;
+      this.stats.events += eventRows.length;
+      this.stats.samples += samples.length;
+      for (const p of events) p.resolve();
+    } catch (err) {
+      this.logger.error({ err, events: eventRows.length, samples: samples.length }, "telemetry flush failed");
+      for (const p of events) p.reject(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+    if (this.flushing) await this.flushing;
+  }
+}
+
+function safeDate(s: string): Date {
+  const d = new Date(s);
+  return Number.isNaN(d.getTime()) ? new Date() : d;
+}
