@@ -5,11 +5,22 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { pingDatabase } from "./db/client.ts";
 import type { AppDeps } from "./lib/context.ts";
-import { createRouter } from "./lib/create-router.ts";
+import { createRouter, type Router } from "./lib/create-router.ts";
 import { AppError, errorBody } from "./lib/errors.ts";
+import { metricsMiddleware } from "./lib/metrics.ts";
+import { apiKeysRouter } from "./routes/api-keys/index.ts";
+import { auditRouter } from "./routes/audit/index.ts";
+import { customersRouter } from "./routes/customers/index.ts";
 
-export function createApp(deps: AppDeps) {
+export interface CreateAppOptions {
+  /** Extra routers mounted at the root after the built-in ones (tests, optional components). */
+  routers?: Router[];
+}
+
+export function createApp(deps: AppDeps, options: CreateAppOptions = {}) {
   const app = createRouter();
+
+  app.use("*", metricsMiddleware(deps.metrics));
 
   app.use("*", async (c, next) => {
     const incoming = c.req.header("x-request-id");
@@ -58,7 +69,8 @@ export function createApp(deps: AppDeps) {
       return c.json(errorBody(err.code, err.message, requestId, err.details), err.status);
     }
     if (err instanceof HTTPException) {
-      if (err.status === 400) return c.json(errorBody("BAD_REQUEST", err.message || "malformed request", requestId), 400);
+      if (err.status === 400)
+        return c.json(errorBody("BAD_REQUEST", err.message || "malformed request", requestId), 400);
       return err.getResponse();
     }
     (c.get("logger") ?? deps.logger).error({ err, requestId }, "unhandled error");
@@ -79,15 +91,27 @@ export function createApp(deps: AppDeps) {
     }
   });
 
-  app.doc31("/openapi.json", {
+  app.get("/metrics", async (c) => {
+    c.header("content-type", deps.metrics.contentType);
+    return c.body(await deps.metrics.metrics());
+  });
+
+  // Resource routers: each route declares its role with requireRole(...) in createRoute's middleware.
+  app.route("/", customersRouter);
+  app.route("/", apiKeysRouter);
+  app.route("/", auditRouter);
+  for (const router of options.routers ?? []) app.route("/", router);
+
+  app.doc31("/openapi.json", () => ({
     openapi: "3.1.0",
     info: {
       title: "Camel Ops control plane API",
       version: "1.0.0",
-      description: "Fleet, licenses, rollouts and remote support for Camel runners. Authenticate with `Authorization: Bearer <api key>`.",
+      description:
+        "Fleet, licenses, rollouts and remote support for Camel runners. Authenticate with `Authorization: Bearer <api key>`.",
     },
     servers: [{ url: deps.publicUrl }],
-  });
+  }));
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "http", scheme: "bearer" });
   app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Camel Ops API reference" }));
 

@@ -3,7 +3,7 @@ import { z } from "zod";
 
 const roles = ["api", "gateway", "scheduler"] as const;
 
-export const configSchema = z.object({
+const baseSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default("0.0.0.0"),
   PUBLIC_URL: z.url().optional().describe("URL agents and browsers use to reach this cloud"),
@@ -26,6 +26,34 @@ export const configSchema = z.object({
     .pipe(z.array(z.enum(roles)).min(1)),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
   DB_POOL_SIZE: z.coerce.number().int().positive().default(10),
+  AUTH_FAILURE_LIMIT: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10)
+    .describe("failed authentications per client IP or key prefix before answering 429"),
+  AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().positive().default(300).describe("window of AUTH_FAILURE_LIMIT"),
+  TRUST_PROXY: z
+    .enum(["true", "false", "1", "0"])
+    .default("false")
+    .transform((v) => v === "true" || v === "1")
+    .describe("take the client IP from X-Forwarded-For (only behind a trusted reverse proxy)"),
+  BOOTSTRAP_ORG_NAME: z
+    .string()
+    .min(1)
+    .max(200)
+    .default("Default organisation")
+    .describe("name of the organisation created on first start"),
+});
+
+export const configSchema = baseSchema.superRefine((c, ctx) => {
+  if (c.DATABASE_URL && !c.KEY_ENCRYPTION_KEY) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["KEY_ENCRYPTION_KEY"],
+      message: "required with DATABASE_URL (generate one with `openssl rand -base64 32`)",
+    });
+  }
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,4 +1,6 @@
 // Typed, sortable text ids (`apl_01J…`): 48-bit millisecond time + 80 random bits, Crockford base32.
+// Monotonic within a process (as ULID): ids made in the same millisecond increment the random part, so
+// cursor pagination and "newest first" lists keep creation order.
 import { randomBytes } from "node:crypto";
 
 export const idPrefixes = {
@@ -36,8 +38,7 @@ function encodeTime(ms: number): string {
   return out;
 }
 
-function encodeRandom(): string {
-  const bytes = randomBytes(10);
+function encodeRandom(bytes: Uint8Array): string {
   let out = "";
   // 80 bits -> 16 base32 characters, 5 bits each.
   let acc = 0;
@@ -54,8 +55,33 @@ function encodeRandom(): string {
   return out;
 }
 
+let lastTime = -1;
+let lastRandom: Buffer = Buffer.alloc(10);
+
+function increment(bytes: Buffer): Buffer {
+  const next = Buffer.from(bytes);
+  for (let i = next.length - 1; i >= 0; i--) {
+    if (next[i]! < 255) {
+      next[i]! += 1;
+      return next;
+    }
+    next[i] = 0;
+  }
+  return randomBytes(10); // overflow after 2^80 ids in one millisecond: cannot happen in practice
+}
+
 export function newId(kind: IdKind, now: number = Date.now()): string {
-  return `${idPrefixes[kind]}_${encodeTime(now)}${encodeRandom()}`;
+  let time = now;
+  let random: Buffer;
+  if (time <= lastTime) {
+    time = lastTime;
+    random = increment(lastRandom);
+  } else {
+    random = randomBytes(10);
+  }
+  lastTime = time;
+  lastRandom = random;
+  return `${idPrefixes[kind]}_${encodeTime(time)}${encodeRandom(random)}`;
 }
 
 export function isId(kind: IdKind, value: string): boolean {

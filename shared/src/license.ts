@@ -1,5 +1,5 @@
 // The license token contract: claims schema and offline verification (EdDSA only), used by cloud, agent and runner-ctl.
-import { type JSONWebKeySet, createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
+import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, errors as joseErrors, jwtVerify } from "jose";
 import { z } from "zod";
 
 export const LICENSE_ISSUER = "camel-ops-cloud";
@@ -69,7 +69,10 @@ export async function verifyLicenseToken(
   try {
     header = decodeProtectedHeader(token);
   } catch {
-    throw new LicenseVerifyError("malformed", "the token is not a JWS compact serialisation (header.payload.signature)");
+    throw new LicenseVerifyError(
+      "malformed",
+      "the token is not a JWS compact serialisation (header.payload.signature)",
+    );
   }
   if (header.alg !== "EdDSA" && header.alg !== "Ed25519") {
     throw new LicenseVerifyError(

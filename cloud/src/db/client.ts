@@ -1,5 +1,5 @@
 // Opens the database (PGlite in a directory, or Postgres through postgres.js) and migrates it under an advisory lock.
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
@@ -29,6 +29,8 @@ export interface Database {
   kind: "pglite" | "postgres";
   /** Raw postgres.js client when kind is postgres (LISTEN/NOTIFY, bulk ingest). */
   pg?: postgres.Sql;
+  /** Connection string when kind is postgres (migrations open their own single connection). */
+  url?: string;
   /** PGlite instance when kind is pglite. */
   pglite?: PGlite;
   close(): Promise<void>;
@@ -50,19 +52,83 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
       connection: { application_name: "camel-ops-cloud" },
     });
     const db = drizzlePostgres(pg, { schema, casing: "snake_case" }) as unknown as Db;
-    return { db, kind: "postgres", pg, close: () => pg.end({ timeout: 5 }) };
+    return { db, kind: "postgres", pg, url: opts.databaseUrl, close: () => pg.end({ timeout: 5 }) };
   }
   let pglite: PGlite;
+  let unlock = () => {};
   if (opts.inMemory) {
     pglite = new PGlite();
   } else {
     const dir = resolve(opts.dataDir ?? "./.data", "pg");
     mkdirSync(dirname(dir), { recursive: true });
-    pglite = new PGlite(dir);
+    // PGlite is single-process: two processes on one directory would corrupt it, so hold a pid lock file.
+    unlock = lockDataDir(dirname(dir));
+    try {
+      pglite = new PGlite(dir);
+    } catch (err) {
+      unlock();
+      throw err;
+    }
   }
   await pglite.waitReady;
   const db = drizzlePglite(pglite, { schema, casing: "snake_case" }) as unknown as Db;
-  return { db, kind: "pglite", pglite, close: () => pglite.close() };
+  let closed = false;
+  return {
+    db,
+    kind: "pglite",
+    pglite,
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await pglite.close();
+      } finally {
+        unlock();
+      }
+    },
+  };
+}
+
+export class DataDirLockedError extends Error {}
+
+function lockDataDir(dir: string): () => void {
+  const file = join(dir, "pglite.pid");
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, "wx", 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => {
+        try {
+          if (readFileSync(file, "utf8") === String(process.pid)) unlinkSync(file);
+        } catch {
+          // already gone
+        }
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const pid = Number(readFileSync(file, "utf8").trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+        throw new DataDirLockedError(
+          `the data directory ${dir} is in use by process ${pid}; stop it first (PGlite allows one process at a time)`,
+        );
+      }
+      if (pid === process.pid) {
+        throw new DataDirLockedError(`the data directory ${dir} is already open in this process`);
+      }
+      unlinkSync(file); // stale lock of a process that is gone
+    }
+  }
+  throw new DataDirLockedError(`could not lock the data directory ${dir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** Applies migrations/; on Postgres under a session advisory lock so concurrent replicas are safe. */
@@ -72,16 +138,23 @@ export async function migrateDatabase(database: Database): Promise<void> {
     await migratePglite(database.db as any, { migrationsFolder });
     return;
   }
-  const pg = database.pg!;
-  const reserved = await pg.reserve();
+  // One dedicated connection (max: 1) so that the session lock and drizzle's migration transaction share a
+  // session; a reserved pool connection would not do, because postgres.js runs `begin` on another connection.
+  const conn = postgres(database.url!, {
+    max: 1,
+    onnotice: () => {},
+    connection: { application_name: "camel-ops-migrate" },
+  });
   try {
-    await reserved`select pg_advisory_lock(${MIGRATION_LOCK_KEY.toString()}::bigint)`;
-    // biome-ignore lint/suspicious/noExplicitAny: driver-specific database type
-    const db = drizzlePostgres(reserved as any, { schema, casing: "snake_case" });
-    await migratePostgres(db, { migrationsFolder });
+    await conn`select pg_advisory_lock(${MIGRATION_LOCK_KEY.toString()}::bigint)`;
+    try {
+      const db = drizzlePostgres(conn, { schema, casing: "snake_case" });
+      await migratePostgres(db, { migrationsFolder });
+    } finally {
+      await conn`select pg_advisory_unlock(${MIGRATION_LOCK_KEY.toString()}::bigint)`.catch(() => {});
+    }
   } finally {
-    await reserved`select pg_advisory_unlock(${MIGRATION_LOCK_KEY.toString()}::bigint)`.catch(() => {});
-    reserved.release();
+    await conn.end({ timeout: 5 });
   }
 }
 

@@ -1,7 +1,7 @@
 // The one router factory: OpenAPIHono whose validation failures answer the common error envelope.
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { errorBody } from "./errors.ts";
 import type { AppEnv } from "./context.ts";
+import { errorBody } from "./errors.ts";
 
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({
