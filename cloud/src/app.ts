@@ -11,6 +11,7 @@ import { metricsMiddleware } from "./lib/metrics.ts";
 import { apiKeysRouter } from "./routes/api-keys/index.ts";
 import { auditRouter } from "./routes/audit/index.ts";
 import { customersRouter } from "./routes/customers/index.ts";
+import { webRouter } from "./web/index.ts";
 
 export interface CreateAppOptions {
   /** Extra routers mounted at the root after the built-in ones (tests, optional components). */
@@ -101,6 +102,7 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}) {
   app.route("/", apiKeysRouter);
   app.route("/", auditRouter);
   for (const router of options.routers ?? []) app.route("/", router);
+  app.route("/", webRouter()); // the fleet web UI (/, /fleet, ..., /ui/*)
 
   app.doc31("/openapi.json", () => ({
     openapi: "3.1.0",

@@ -1,0 +1,83 @@
+// The UI's only way to the API: fetch with the session's Bearer key; errors become ApiError carrying the
+// server's `error.message`, which is what the user sees.
+const KEY = "camelops.apiKey";
+
+export function getKey() {
+  return sessionStorage.getItem(KEY);
+}
+export function setKey(key) {
+  sessionStorage.setItem(KEY, key);
+}
+export function clearKey() {
+  sessionStorage.removeItem(KEY);
+}
+
+export class ApiError extends Error {
+  constructor(status, code, message, requestId, details) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.requestId = requestId;
+    this.details = details;
+  }
+}
+
+/**
+ * Calls the API. `query` entries that are empty, null or undefined are left out; arrays repeat the key.
+ * A 401 on a signed-in session fires `camelops:unauthorized` so the shell can sign out.
+ */
+export async function api(path, { method = "GET", body, query, key, signal } = {}) {
+  const url = new URL(path, location.origin);
+  for (const [k, v] of Object.entries(query ?? {})) {
+    if (v === undefined || v === null || v === "") continue;
+    if (Array.isArray(v)) for (const item of v) url.searchParams.append(k, String(item));
+    else url.searchParams.set(k, String(v));
+  }
+  const headers = { accept: "application/json" };
+  const bearer = key ?? getKey();
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  let res;
+  try {
+    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+  } catch (err) {
+    if (err?.name === "AbortError") throw err;
+    throw new ApiError(0, "NETWORK", "The control plane cannot be reached; check your connection.");
+  }
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    const e = data?.error;
+    if (res.status === 401 && !key && getKey()) window.dispatchEvent(new CustomEvent("camelops:unauthorized"));
+    throw new ApiError(
+      res.status,
+      e?.code ?? `HTTP_${res.status}`,
+      e?.message ?? `${res.status} ${res.statusText || "request failed"}`,
+      e?.requestId,
+      e?.details,
+    );
+  }
+  return data;
+}
+
+/** Fetches every page of a cursor-paginated list (bounded, for small lists such as customers or releases). */
+export async function listAll(path, query = {}, maxPages = 20) {
+  const items = [];
+  let cursor;
+  for (let i = 0; i < maxPages; i++) {
+    const page = await api(path, { query: { ...query, cursor } });
+    const pageItems = Array.isArray(page) ? page : (page?.items ?? []);
+    items.push(...pageItems);
+    cursor = page?.nextCursor;
+    if (!cursor) break;
+  }
+  return items;
+}

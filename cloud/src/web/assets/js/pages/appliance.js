@@ -1,0 +1,198 @@
+// One appliance: facts, telemetry charts, commands (with results), support actions and the timeline.
+import { useState } from "preact/hooks";
+import { api } from "../api.js";
+import { TimeChart, telemetryToGroups } from "../chart.js";
+import {
+  atLeast,
+  Badge,
+  ErrorBox,
+  fmtDate,
+  html,
+  Link,
+  PageTitle,
+  timeAgo,
+  Updated,
+  useAction,
+  useNow,
+  usePoll,
+} from "../lib.js";
+
+/** Support actions offered as buttons; each is a command the agent runs. `confirm` asks first. */
+export const SUPPORT_ACTIONS = [
+  { type: "support-bundle", label: "Collect support bundle", help: "Logs, events and Helm state, packed for support." },
+  { type: "collect-logs", label: "Collect logs", help: "The last lines of every runner pod." },
+  { type: "list-workloads", label: "List workloads", help: "Deployments and pods with their readiness." },
+  { type: "helm-status", label: "Helm status", help: "The runner release as Helm sees it." },
+  { type: "restart-runner", label: "Restart runner", help: "Rolls the Camel runner pods.", confirm: true },
+];
+
+const CHART_UNITS = { cpu: "%", memory: "MiB", latency: "ms" };
+function unitFor(name) {
+  const k = Object.keys(CHART_UNITS).find((u) => name.toLowerCase().includes(u));
+  return k ? CHART_UNITS[k] : "";
+}
+
+function Facts({ a, now }) {
+  const rows = [
+    ["Customer", a.customer?.name ?? a.customerName ?? a.customerId ?? "—"],
+    ["Status", html`<${Badge} status=${a.status} />`],
+    ["Last seen", a.lastSeenAt ? html`<time datetime=${a.lastSeenAt}>${timeAgo(a.lastSeenAt, now)}</time>` : "never"],
+    ["Chart version", a.chartVersion ?? a.observedChartVersion ?? "—"],
+    ["Agent version", a.agentVersion ?? "—"],
+    ["Channel", a.channel ?? "—"],
+    ["Kubernetes", a.kubernetesVersion ?? a.facts?.kubernetesVersion ?? "—"],
+    ["Tags", (a.tags ?? []).join(", ") || "—"],
+    ["Appliance id", html`<code>${a.id}</code>`],
+  ];
+  return html`<dl class="facts card">
+    ${rows.map(([k, v]) => html`<div><dt>${k}</dt><dd>${v}</dd></div>`)}
+  </dl>`;
+}
+
+function Charts({ id }) {
+  const tel = usePoll(() => api(`/v1/appliances/${encodeURIComponent(id)}/telemetry`), [id], 5000);
+  const groups = tel.data ? telemetryToGroups(tel.data) : [];
+  return html`<section aria-labelledby="tel-title" class="block">
+    <div class="section-head"><h2 id="tel-title">Telemetry</h2><${Updated} ...${tel} /></div>
+    ${tel.error && !tel.data ? html`<${ErrorBox} error=${tel.error} />` : null}
+    ${tel.data && groups.length === 0 ? html`<p class="muted">No metrics received from this appliance yet.</p>` : null}
+    <div class="charts" data-testid="charts">
+      ${groups.slice(0, 8).map((g) => html`<${TimeChart} key=${g.name} title=${g.name} series=${g.series} unit=${unitFor(g.name)} />`)}
+    </div>
+  </section>`;
+}
+
+function resultText(c) {
+  if (c.error) return c.error;
+  if (c.result === undefined || c.result === null) return "";
+  return typeof c.result === "string" ? c.result : JSON.stringify(c.result, null, 2);
+}
+
+function Commands({ id, me, online }) {
+  const cmds = usePoll(
+    () => api(`/v1/appliances/${encodeURIComponent(id)}/commands`, { query: { limit: 20 } }),
+    [id],
+    3000,
+  );
+  const act = useAction();
+  const [custom, setCustom] = useState("");
+  const canRun = atLeast(me.role, "operator");
+  const send = (type, args = {}) =>
+    act.run(
+      async () => {
+        const r = await api(`/v1/appliances/${encodeURIComponent(id)}/commands`, {
+          method: "POST",
+          body: { type, args },
+        });
+        cmds.refresh();
+        return r;
+      },
+      `Command ${type} queued${online ? "" : " (the appliance is offline; it runs when it reconnects)"}`,
+    );
+  const items = cmds.data?.items ?? (Array.isArray(cmds.data) ? cmds.data : []);
+  const now = useNow(5000);
+
+  return html`<section aria-labelledby="cmd-title" class="block">
+    <div class="section-head"><h2 id="cmd-title">Support actions and commands</h2><${Updated} ...${cmds} /></div>
+    ${canRun ? null : html`<p class="note">Your role (${me.role}) can view commands but not send them.</p>`}
+    <ul class="actions-grid">
+      ${SUPPORT_ACTIONS.map(
+        (a) => html`<li>
+          <button class="btn" type="button" disabled=${!canRun || act.busy} aria-describedby=${`help-${a.type}`}
+            onClick=${() => {
+              if (a.confirm && !window.confirm(`${a.label} on this appliance?`)) return;
+              send(a.type);
+            }}>${a.label}</button>
+          <span id=${`help-${a.type}`} class="hint">${a.help}</span>
+        </li>`,
+      )}
+    </ul>
+    ${
+      canRun
+        ? html`<form class="inline-form" onSubmit=${(e) => {
+            e.preventDefault();
+            if (custom.trim()) send(custom.trim()).then((r) => r && setCustom(""));
+          }}>
+            <label for="custom-cmd">Other command</label>
+            <input id="custom-cmd" type="text" value=${custom} onInput=${(e) => setCustom(e.currentTarget.value)} placeholder="command type" />
+            <button class="btn" type="submit" disabled=${act.busy || !custom.trim()}>Send</button>
+          </form>`
+        : null
+    }
+    <${ErrorBox} error=${act.error} />
+    <table class="table compact" data-testid="commands-table">
+      <caption>Recent commands</caption>
+      <thead><tr><th scope="col">#</th><th scope="col">Command</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col">By</th><th scope="col">Result</th></tr></thead>
+      <tbody>
+        ${
+          items.length === 0
+            ? html`<tr><td colspan="6" class="empty">No commands yet.</td></tr>`
+            : items.map(
+                (c) => html`<tr key=${c.id}>
+                  <td>${c.seq ?? ""}</td>
+                  <th scope="row">${c.type ?? c.command}</th>
+                  <td><${Badge} status=${c.status} /></td>
+                  <td><time datetime=${c.createdAt}>${timeAgo(c.createdAt, now)}</time></td>
+                  <td>${c.createdBy ?? ""}</td>
+                  <td>${resultText(c) ? html`<details><summary>${c.error ? "Error" : "Result"}</summary><pre>${resultText(c)}</pre></details>` : "—"}</td>
+                </tr>`,
+              )
+        }
+      </tbody>
+    </table>
+  </section>`;
+}
+
+function Timeline({ id }) {
+  const tl = usePoll(
+    () => api(`/v1/fleet/appliances/${encodeURIComponent(id)}/timeline`, { query: { limit: 30 } }),
+    [id],
+    5000,
+  );
+  const items = tl.data?.items ?? [];
+  return html`<section aria-labelledby="tl-title" class="block">
+    <div class="section-head"><h2 id="tl-title">Timeline</h2><${Updated} ...${tl} /></div>
+    ${tl.error && !tl.data ? html`<${ErrorBox} error=${tl.error} />` : null}
+    <ol class="timeline">
+      ${items.length === 0 && tl.data ? html`<li class="muted">Nothing has happened yet.</li>` : null}
+      ${items.map(
+        (e, i) => html`<li key=${`${e.at}-${i}`}>
+          <time datetime=${e.at}>${fmtDate(e.at)}</time>
+          <span class="pill">${e.kind}</span>
+          <span>${e.summary}</span>
+        </li>`,
+      )}
+    </ol>
+  </section>`;
+}
+
+export function AppliancePage({ id, me }) {
+  const now = useNow(5000);
+  const detail = usePoll(
+    async () => {
+      const [a, fleet] = await Promise.allSettled([
+        api(`/v1/appliances/${encodeURIComponent(id)}`),
+        api("/v1/fleet/appliances", { query: { q: id, limit: 5 } }),
+      ]);
+      if (a.status === "rejected") throw a.reason;
+      // The fleet view adds customer name, channel and versions-behind to the appliance record when it has them.
+      const row = fleet.status === "fulfilled" ? fleet.value?.items?.find((x) => x.id === id) : undefined;
+      return { ...(row ?? {}), ...a.value, customer: row?.customer ?? a.value.customer };
+    },
+    [id],
+    3000,
+  );
+  const a = detail.data;
+  return html`<section class="page">
+    <p class="crumbs"><${Link} href="/fleet">Fleet</${Link}> <span aria-hidden="true">›</span> <span>${a?.name ?? id}</span></p>
+    <div class="page-head">
+      <${PageTitle} title=${a?.name ?? "Appliance"}>${a?.name ?? "Appliance"} ${a ? html`<${Badge} status=${a.status} />` : null}</${PageTitle}>
+      <${Updated} ...${detail} />
+    </div>
+    ${detail.error && !a ? html`<${ErrorBox} error=${detail.error} />` : null}
+    ${a ? html`<${Facts} a=${a} now=${now} />` : null}
+    ${a ? html`<${Charts} id=${id} />` : null}
+    ${a ? html`<${Commands} id=${id} me=${me} online=${a.status !== "offline"} />` : null}
+    ${a ? html`<${Timeline} id=${id} />` : null}
+  </section>`;
+}
