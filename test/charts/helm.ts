@@ -46,7 +46,11 @@ export async function helm(bin: string, args: string[], env: Record<string, stri
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === "number" ? err.code : 1, stdout: err.stdout ?? "", stderr: err.stderr ?? String(e) };
+    return {
+      code: typeof err.code === "number" ? err.code : 1,
+      stdout: err.stdout ?? "",
+      stderr: err.stderr ?? String(e),
+    };
   }
 }
 
@@ -84,4 +88,5 @@ export async function template(
 }
 
 export const byKind = (ms: Manifest[], kind: string) => ms.filter((m) => m.kind === kind);
-export const find = (ms: Manifest[], kind: string, name: string) => ms.find((m) => m.kind === kind && m.metadata.name === name);
+export const find = (ms: Manifest[], kind: string, name: string) =>
+  ms.find((m) => m.kind === kind && m.metadata.name === name);

@@ -57,19 +57,23 @@ function check(schema: SchemaFile, value: unknown, type: string, path: string, e
       errors.push(`${path}: expected map, got ${typeName(value)}`);
       return;
     }
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) check(schema, v, map[1], `${path}.${k}`, errors);
+    for (const [k, v] of Object.entries(value as Record<string, unknown>))
+      check(schema, v, map[1], `${path}.${k}`, errors);
     return;
   }
   switch (type) {
     case "string":
     case "Date":
-      if (typeof value !== "string") errors.push(`${path}: expected string, got ${typeName(value)} (${JSON.stringify(value)})`);
+      if (typeof value !== "string")
+        errors.push(`${path}: expected string, got ${typeName(value)} (${JSON.stringify(value)})`);
       return;
     case "number":
-      if (typeof value !== "number") errors.push(`${path}: expected number, got ${typeName(value)} (${JSON.stringify(value)})`);
+      if (typeof value !== "number")
+        errors.push(`${path}: expected number, got ${typeName(value)} (${JSON.stringify(value)})`);
       return;
     case "boolean":
-      if (typeof value !== "boolean") errors.push(`${path}: expected boolean, got ${typeName(value)} (${JSON.stringify(value)})`);
+      if (typeof value !== "boolean")
+        errors.push(`${path}: expected boolean, got ${typeName(value)} (${JSON.stringify(value)})`);
       return;
     case "IntOrString":
       if (typeof value !== "string" && typeof value !== "number")

@@ -86,7 +86,9 @@ function generate(pkgDir) {
   };
   const file = join(here, `${k8sVersion}.json`);
   writeFileSync(file, `${JSON.stringify(out)}\n`);
-  console.log(`${basename(file)}: ${Object.keys(kinds).length} kinds, ${Object.keys(models).length} models from ${pkg.version}`);
+  console.log(
+    `${basename(file)}: ${Object.keys(kinds).length} kinds, ${Object.keys(models).length} models from ${pkg.version}`,
+  );
 }
 
 for (const dir of process.argv.slice(2)) generate(dir);
