@@ -81,7 +81,7 @@ describe("fleet UI shell (chromium)", () => {
     await expect.poll(() => row.textContent(), { timeout: 10_000 }).toContain("active");
 
     await row.getByRole("button", { name: /^Show token/ }).click();
-    const token = page.getByLabel("Token");
+    const token = page.getByRole("textbox", { name: "Token" });
     await token.waitFor();
     expect(await token.inputValue()).toMatch(/^ey[\w-]+\.[\w-]+\.[\w-]+$/);
     await page.keyboard.press("Escape");

@@ -116,11 +116,11 @@ export function LicensesPage({ me }) {
                   <td>${l.entitlements ? `${l.entitlements.maxWorkerNodes} workers · ${l.entitlements.updateChannel}` : "—"}</td>
                   <td>${fmtDate(l.expiresAt)}</td>
                   <td class="row-actions">
-                    <button class="btn btn-small" type="button" onClick=${() => showToken(l)} disabled=${l.state !== "active"}
-                      aria-label=${`Show token of license ${l.id}`}>Token</button>
                     ${
                       canManage
                         ? html`
+                          <button class="btn btn-small" type="button" onClick=${() => showToken(l)} disabled=${l.state !== "active"}
+                            aria-label=${`Show token of license ${l.id}`}>Token</button>
                           ${l.state === "active" ? html`<button class="btn btn-small" type="button" onClick=${() => change(l, "suspend")} aria-label=${`Suspend license ${l.id}`}>Suspend</button>` : null}
                           ${l.state === "suspended" ? html`<button class="btn btn-small" type="button" onClick=${() => change(l, "reinstate")} aria-label=${`Reinstate license ${l.id}`}>Reinstate</button>` : null}
                           ${l.state !== "revoked" ? html`<button class="btn btn-small btn-danger" type="button" onClick=${() => change(l, "revoke")} aria-label=${`Revoke license ${l.id}`}>Revoke</button>` : null}`
