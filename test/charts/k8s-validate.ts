@@ -48,7 +48,9 @@ function check(schema: SchemaFile, value: unknown, type: string, path: string, e
       errors.push(`${path}: expected array, got ${typeName(value)}`);
       return;
     }
-    value.forEach((item, i) => check(schema, item, arr[1] as string, `${path}[${i}]`, errors));
+    value.forEach((item, i) => {
+      check(schema, item, arr[1] as string, `${path}[${i}]`, errors);
+    });
     return;
   }
   const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);

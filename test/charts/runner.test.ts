@@ -299,7 +299,7 @@ describe.each(helmNames)("runner chart with %s", (h) => {
     expect(nodeRules.flatMap((r) => r.resources)).not.toContain("pods");
     const wide = await template(h, "runner", ["--set", "agent.rbac.clusterRead=true"]);
     const cr = byKind(wide, "ClusterRole")[0];
-    expect((cr?.rules as Array<{ resources: string[] }>).flatMap((r) => r.resources)).toEqual(
+    expect(((cr?.rules ?? []) as Array<{ resources: string[] }>).flatMap((r) => r.resources)).toEqual(
       expect.arrayContaining(["nodes", "namespaces", "pods"]),
     );
     expect(byKind(wide, "ClusterRoleBinding")[0]?.subjects).toEqual([
