@@ -1,5 +1,4 @@
 // One appliance: facts, telemetry charts, commands (with results), support actions and the timeline.
-import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { TimeChart, telemetryToGroups } from "../chart.js";
 import {
@@ -19,11 +18,27 @@ import {
 
 /** Support actions offered as buttons; each is a command the agent runs. `confirm` asks first. */
 export const SUPPORT_ACTIONS = [
-  { type: "support-bundle", label: "Collect support bundle", help: "Logs, events and Helm state, packed for support." },
-  { type: "collect-logs", label: "Collect logs", help: "The last lines of every runner pod." },
+  {
+    type: "support-bundle",
+    label: "Collect support bundle",
+    help: "Logs, events and Helm state, redacted, for support.",
+  },
+  { type: "collect-logs", label: "Collect logs", help: "The last lines of the runner's pods.", args: { lines: 200 } },
   { type: "list-workloads", label: "List workloads", help: "Deployments and pods with their readiness." },
   { type: "helm-status", label: "Helm status", help: "The runner release as Helm sees it." },
-  { type: "restart-runner", label: "Restart runner", help: "Rolls the Camel runner pods.", confirm: true },
+  {
+    type: "restart-workload",
+    label: "Restart runner",
+    help: "Rolls the Camel runner pods.",
+    args: { workload: "camel-runner" },
+    confirm: true,
+  },
+  {
+    type: "rotate-key",
+    label: "Rotate agent key",
+    help: "The agent makes a new key pair and re-binds it.",
+    confirm: true,
+  },
 ];
 
 const CHART_UNITS = { cpu: "%", memory: "MiB", latency: "ms" };
@@ -75,7 +90,6 @@ function Commands({ id, me, online }) {
     3000,
   );
   const act = useAction();
-  const [custom, setCustom] = useState("");
   const canRun = atLeast(me.role, "operator");
   const send = (type, args = {}) =>
     act.run(
@@ -101,24 +115,12 @@ function Commands({ id, me, online }) {
           <button class="btn" type="button" disabled=${!canRun || act.busy} aria-describedby=${`help-${a.type}`}
             onClick=${() => {
               if (a.confirm && !window.confirm(`${a.label} on this appliance?`)) return;
-              send(a.type);
+              send(a.type, a.args);
             }}>${a.label}</button>
           <span id=${`help-${a.type}`} class="hint">${a.help}</span>
         </li>`,
       )}
     </ul>
-    ${
-      canRun
-        ? html`<form class="inline-form" onSubmit=${(e) => {
-            e.preventDefault();
-            if (custom.trim()) send(custom.trim()).then((r) => r && setCustom(""));
-          }}>
-            <label for="custom-cmd">Other command</label>
-            <input id="custom-cmd" type="text" value=${custom} onInput=${(e) => setCustom(e.currentTarget.value)} placeholder="command type" />
-            <button class="btn" type="submit" disabled=${act.busy || !custom.trim()}>Send</button>
-          </form>`
-        : null
-    }
     <${ErrorBox} error=${act.error} />
     <table class="table compact" data-testid="commands-table">
       <caption>Recent commands</caption>
