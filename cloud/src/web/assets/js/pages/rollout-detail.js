@@ -20,19 +20,19 @@ import { progressOf } from "./rollouts.js";
 
 /** Which actions make sense in which state; the server has the last word and its message is shown. */
 const ACTIONS = [
-  { verb: "pause", label: "Pause", when: ["running", "pending", "active"] },
+  { verb: "pause", label: "Pause", when: ["running"] },
   { verb: "resume", label: "Resume", when: ["paused", "halted"] },
-  { verb: "retry", label: "Retry failed", when: ["halted", "paused", "running", "failed"] },
+  { verb: "retry", label: "Retry failed", when: ["running", "paused", "halted", "completed"], needsFailed: true },
   {
     verb: "rollback",
     label: "Roll back",
-    when: ["halted", "paused", "failed", "completed", "succeeded"],
-    confirm: "Roll every updated appliance back to its previous release?",
+    when: ["running", "paused", "halted", "completed", "aborted"],
+    confirm: "Roll every updated appliance back to the release it ran before?",
   },
   {
     verb: "abort",
     label: "Abort",
-    when: ["running", "paused", "halted", "pending", "active"],
+    when: ["running", "paused", "halted"],
     confirm: "Abort this rollout? Appliances keep what they run now.",
     danger: true,
   },
@@ -94,6 +94,16 @@ export function RolloutDetailPage({ id, me }) {
   };
   const p = ro ? progressOf(ro) : { done: 0, total: 0 };
   const transitions = ro?.transitions ?? [];
+  const failedCount = (ro?.counts?.failed ?? 0) + (ro?.counts?.["timed-out"] ?? ro?.counts?.timedOut ?? 0);
+  const names = new Map(
+    (ro?.waves ?? []).flatMap((w) => (w.targets ?? []).map((t) => [t.applianceId, t.applianceName])),
+  );
+  const subjectOf = (t) =>
+    t.subject === "target"
+      ? (names.get(t.applianceId) ?? t.applianceId)
+      : t.subject === "wave"
+        ? `wave ${t.waveIndex}`
+        : "rollout";
 
   return html`<section class="page">
     <p class="crumbs"><${Link} href="/rollouts">Rollouts</${Link}> <span aria-hidden="true">›</span> ${ro?.name || id}</p>
@@ -119,7 +129,7 @@ export function RolloutDetailPage({ id, me }) {
               : null
           }
           <div class="toolbar" role="group" aria-label="Rollout actions">
-            ${ACTIONS.filter((a) => a.when.includes(ro.state)).map(
+            ${ACTIONS.filter((a) => a.when.includes(ro.state) && (!a.needsFailed || failedCount > 0)).map(
               (
                 a,
               ) => html`<button type="button" class=${`btn ${a.danger ? "btn-danger" : a.verb === "resume" ? "btn-primary" : ""}`}
@@ -136,6 +146,7 @@ export function RolloutDetailPage({ id, me }) {
               ${[...transitions].reverse().map(
                 (t, i) => html`<li key=${i}>
                   <time datetime=${t.at}>${fmtDate(t.at)}</time>
+                  <strong>${subjectOf(t)}</strong>
                   <span class="pill">${t.from ? `${t.from} → ` : ""}${t.to ?? t.state ?? t.kind ?? ""}</span>
                   <span>${t.reason ?? t.summary ?? ""}</span>
                   ${t.actor ? html` <span class="muted">by ${t.actor}</span>` : null}
