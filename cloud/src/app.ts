@@ -11,6 +11,8 @@ import { metricsMiddleware } from "./lib/metrics.ts";
 import { apiKeysRouter } from "./routes/api-keys/index.ts";
 import { auditRouter } from "./routes/audit/index.ts";
 import { customersRouter } from "./routes/customers/index.ts";
+import { licensesRouter } from "./routes/licenses/index.ts";
+import { signingKeysRouter } from "./routes/signing-keys/index.ts";
 import { webRouter } from "./web/index.ts";
 
 export interface CreateAppOptions {
@@ -101,6 +103,8 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}) {
   app.route("/", customersRouter);
   app.route("/", apiKeysRouter);
   app.route("/", auditRouter);
+  app.route("/", licensesRouter);
+  app.route("/", signingKeysRouter);
   for (const router of options.routers ?? []) app.route("/", router);
   app.route("/", webRouter()); // the fleet web UI (/, /fleet, ..., /ui/*)
 
