@@ -118,10 +118,15 @@ function readAssets(): Loaded {
     "form-action 'self'",
     "frame-ancestors 'none'",
   ].join("; ");
-  const html = readFileSync(join(ASSETS_DIR, "index.html"), "utf8").replace(
-    "<!--IMPORTMAP-->",
-    `<script type="importmap">${IMPORT_MAP}</script>`,
-  );
+  // Preload every module so the browser fetches the whole graph at once instead of level by level.
+  const preloads = [...files.keys()]
+    .filter((p) => p.endsWith(".js") || p.endsWith(".mjs"))
+    .sort()
+    .map((p) => `<link rel="modulepreload" href="${p}">`)
+    .join("\n");
+  const html = readFileSync(join(ASSETS_DIR, "index.html"), "utf8")
+    .replace("<!--IMPORTMAP-->", `<script type="importmap">${IMPORT_MAP}</script>`)
+    .replace("<!--PRELOAD-->", preloads);
   return { files, index: makeAsset(new TextEncoder().encode(html), CONTENT_TYPES[".html"]!), csp };
 }
 
