@@ -140,7 +140,8 @@ export function timeAgo(iso, now = Date.now()) {
   const t = typeof iso === "number" ? iso : Date.parse(iso);
   if (Number.isNaN(t)) return "—";
   const s = Math.round((now - t) / 1000);
-  if (s < 0) return `in ${fmtDuration(-s)}`;
+  // Small negatives are clock skew between the poll and the ticking clock, not the future.
+  if (s < -60) return `in ${fmtDuration(-s)}`;
   if (s < 5) return "just now";
   return `${fmtDuration(s)} ago`;
 }

@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api, listAll } from "../api.js";
 import { atLeast, Badge, ErrorBox, fmtDate, html, PageTitle, Updated, useAction, usePoll } from "../lib.js";
 
+const PAST = { suspend: "suspended", reinstate: "reinstated", revoke: "revoked" };
 const inOneYear = () => new Date(Date.now() + 365 * 86400_000).toISOString().slice(0, 10);
 
 function TokenDialog({ token, onClose }) {
@@ -51,7 +52,7 @@ export function LicensesPage({ me }) {
     }
     const ok = await act.run(
       () => api(`/v1/licenses/${encodeURIComponent(lic.id)}/${verb}`, { method: "POST", body }),
-      `License ${verb}d`,
+      `License ${PAST[verb]}`,
     );
     if (ok !== undefined) list.refresh();
   };
@@ -115,7 +116,7 @@ export function LicensesPage({ me }) {
                   <td><${Badge} status=${expired && l.state === "active" ? "expired" : l.state} />${l.stateReason ? html`<div class="hint">${l.stateReason}</div>` : null}</td>
                   <td>${l.entitlements ? `${l.entitlements.maxWorkerNodes} workers · ${l.entitlements.updateChannel}` : "—"}</td>
                   <td>${fmtDate(l.expiresAt)}</td>
-                  <td class="row-actions">
+                  <td><div class="row-actions">
                     ${
                       canManage
                         ? html`
@@ -126,7 +127,7 @@ export function LicensesPage({ me }) {
                           ${l.state !== "revoked" ? html`<button class="btn btn-small btn-danger" type="button" onClick=${() => change(l, "revoke")} aria-label=${`Revoke license ${l.id}`}>Revoke</button>` : null}`
                         : null
                     }
-                  </td>
+                  </div></td>
                 </tr>`;
               })
         }
