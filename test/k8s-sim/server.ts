@@ -14,6 +14,7 @@ import {
   resourceList,
 } from "./discovery.ts";
 import { type LogStore, tail } from "./logs.ts";
+import { decodeProtobuf } from "./proto.ts";
 import { groupVersion, type ResourceDef, resourceKey } from "./resources.ts";
 import type { StoreEvent } from "./store.ts";
 import { toPartial, toTable } from "./tables.ts";
@@ -53,13 +54,16 @@ function sendError(res: ServerResponse, e: unknown): void {
   send(res, 500, new ApiError(500, "InternalError", `k8s-sim internal error: ${msg}`).toStatus());
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
 
-function parseBody(text: string, contentType: string): unknown {
+function parseBody(buf: Buffer, contentType: string): unknown {
+  if (buf.length === 0) return undefined;
+  if (contentType.includes("protobuf")) return decodeProtobuf(buf);
+  const text = buf.toString("utf8");
   if (!text.trim()) return undefined;
   try {
     if (contentType.includes("yaml")) return parseYaml(text);
