@@ -125,3 +125,62 @@ export function telemetryToGroups(body) {
     series: [...m.entries()].map(([label, points]) => ({ label, points: points.sort((a, b) => a.t - b.t) })),
   }));
 }
+
+/** Charts worth a place on the appliance page, in this order; other numeric metrics follow generically. */
+const CURATED = [
+  {
+    title: "Exchanges per second",
+    parts: [
+      ["camel.exchangesTotal", "completed"],
+      ["camel.exchangesFailedTotal", "failed"],
+    ],
+    rate: true,
+    unit: "/s",
+  },
+  { title: "In-flight exchanges", parts: [["camel.exchangesInflight", "in flight"]] },
+  { title: "Memory used", parts: [["node.memoryUsedBytes", "memory"]], scale: 1 / 1048576, unit: "MiB" },
+  { title: "Routes running", parts: [["camel.routesRunning", "routes"]] },
+];
+/** Facts that change rarely: not charted. */
+const HIDDEN = /(uptime|revision|cpuCores|generation)/i;
+
+function toRate(points) {
+  const out = [];
+  for (let i = 1; i < points.length; i++) {
+    const dt = (points[i].t - points[i - 1].t) / 1000;
+    const dv = points[i].v - points[i - 1].v;
+    // A counter that went down was reset (pod restart): skip that interval rather than plot a negative rate.
+    if (dt > 0 && dv >= 0) out.push({ t: points[i].t, v: dv / dt });
+  }
+  return out;
+}
+
+/** Chart definitions ({ title, unit, series }) from the metric samples of GET /v1/appliances/:id/metrics. */
+export function applianceCharts(body, max = 6) {
+  const groups = new Map(telemetryToGroups(body).map((g) => [g.name, g]));
+  const charts = [];
+  const used = new Set();
+  for (const c of CURATED) {
+    const series = [];
+    for (const [name, label] of c.parts) {
+      const g = groups.get(name);
+      if (!g) continue;
+      used.add(name);
+      let points = g.series[0]?.points ?? [];
+      if (c.rate) points = toRate(points);
+      if (c.scale) points = points.map((p) => ({ t: p.t, v: p.v * c.scale }));
+      series.push({ label, points });
+    }
+    if (series.length) charts.push({ title: c.title, unit: c.unit ?? "", series });
+  }
+  for (const [name, g] of groups) {
+    if (used.has(name) || HIDDEN.test(name) || charts.length >= max) continue;
+    const rate = /total$/i.test(name);
+    charts.push({
+      title: rate ? `${name} per second` : name,
+      unit: rate ? "/s" : "",
+      series: g.series.map((s) => ({ label: s.label, points: rate ? toRate(s.points) : s.points })),
+    });
+  }
+  return charts.slice(0, max);
+}

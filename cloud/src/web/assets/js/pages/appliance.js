@@ -1,6 +1,6 @@
 // One appliance: facts, telemetry charts, commands (with results), support actions and the timeline.
 import { api } from "../api.js";
-import { TimeChart, telemetryToGroups } from "../chart.js";
+import { applianceCharts, TimeChart } from "../chart.js";
 import {
   atLeast,
   Badge,
@@ -41,17 +41,12 @@ export const SUPPORT_ACTIONS = [
   },
 ];
 
-const CHART_UNITS = { cpu: "%", memory: "MiB", latency: "ms" };
-function unitFor(name) {
-  const k = Object.keys(CHART_UNITS).find((u) => name.toLowerCase().includes(u));
-  return k ? CHART_UNITS[k] : "";
-}
-
 function Facts({ a, now }) {
   const rows = [
     ["Customer", a.customer?.name ?? a.customerName ?? a.customerId ?? "—"],
     ["Status", html`<${Badge} status=${a.status} />`],
     ["Last seen", a.lastSeenAt ? html`<time datetime=${a.lastSeenAt}>${timeAgo(a.lastSeenAt, now)}</time>` : "never"],
+    ["Enabled", a.state === "disabled" ? html`<${Badge} status="disabled" label="disabled" />` : "yes"],
     ["Chart version", a.chartVersion ?? a.observedChartVersion ?? "—"],
     ["Agent version", a.agentVersion ?? "—"],
     ["Channel", a.channel ?? "—"],
@@ -64,15 +59,24 @@ function Facts({ a, now }) {
   </dl>`;
 }
 
+const WINDOW_MS = 15 * 60 * 1000;
+
 function Charts({ id }) {
-  const tel = usePoll(() => api(`/v1/appliances/${encodeURIComponent(id)}/telemetry`), [id], 5000);
-  const groups = tel.data ? telemetryToGroups(tel.data) : [];
+  const tel = usePoll(
+    () =>
+      api(`/v1/appliances/${encodeURIComponent(id)}/metrics`, {
+        query: { since: new Date(Date.now() - WINDOW_MS).toISOString(), limit: 5000 },
+      }),
+    [id],
+    5000,
+  );
+  const charts = tel.data ? applianceCharts(tel.data) : [];
   return html`<section aria-labelledby="tel-title" class="block">
-    <div class="section-head"><h2 id="tel-title">Telemetry</h2><${Updated} ...${tel} /></div>
+    <div class="section-head"><h2 id="tel-title">Telemetry <span class="muted">· last 15 minutes</span></h2><${Updated} ...${tel} /></div>
     ${tel.error && !tel.data ? html`<${ErrorBox} error=${tel.error} />` : null}
-    ${tel.data && groups.length === 0 ? html`<p class="muted">No metrics received from this appliance yet.</p>` : null}
+    ${tel.data && charts.length === 0 ? html`<p class="muted">No metrics received from this appliance yet.</p>` : null}
     <div class="charts" data-testid="charts">
-      ${groups.slice(0, 8).map((g) => html`<${TimeChart} key=${g.name} title=${g.name} series=${g.series} unit=${unitFor(g.name)} />`)}
+      ${charts.map((c) => html`<${TimeChart} key=${c.title} title=${c.title} series=${c.series} unit=${c.unit} />`)}
     </div>
   </section>`;
 }
@@ -179,7 +183,16 @@ export function AppliancePage({ id, me }) {
       if (a.status === "rejected") throw a.reason;
       // The fleet view adds customer name, channel and versions-behind to the appliance record when it has them.
       const row = fleet.status === "fulfilled" ? fleet.value?.items?.find((x) => x.id === id) : undefined;
-      return { ...(row ?? {}), ...a.value, customer: row?.customer ?? a.value.customer };
+      const apl = a.value;
+      return {
+        ...apl,
+        ...(row ?? {}),
+        status: row?.status ?? apl.presence?.status,
+        lastSeenAt: row?.lastSeenAt ?? apl.presence?.lastSeenAt,
+        agentVersion: row?.agentVersion ?? apl.presence?.agentVersion,
+        kubernetesVersion: row?.kubernetesVersion ?? apl.facts?.kubernetesVersion,
+        state: apl.state,
+      };
     },
     [id],
     3000,

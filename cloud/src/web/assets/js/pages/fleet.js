@@ -119,7 +119,7 @@ function Filters({ filters, onChange, channels, customers }) {
       customers.map((c) => [c.id, c.name]),
       "Any customer",
     )}
-    ${text("tag", "Tag", "e.g. region=eu")}
+    ${text("tag", "Customer tag", "e.g. eu")}
     ${text("version", "Chart version", "e.g. 1.4.2")}
     ${text("k8sVersion", "Kubernetes", "e.g. v1.31")}
     <div class="field field-actions">
