@@ -42,8 +42,9 @@ export interface ExecutorOptions {
   camel?: CamelEndpoint;
   healthPollMs?: number;
   now?: () => number;
-  /** test seam: observe the helm child (pid) as it starts */
+  /** observes every helm child that changes the release (pid, args) as it starts and exits */
   onHelmSpawn?: (pid: number, args: string[]) => void;
+  onHelmExit?: (pid: number) => void;
 }
 
 export class HelmExecutor {
@@ -52,7 +53,12 @@ export class HelmExecutor {
   private running: Promise<ApplyResult> | null = null;
 
   constructor(o: ExecutorOptions) {
-    this.o = { timeoutSeconds: 300, historyMax: 10, serverSide: false, ...o };
+    this.o = {
+      ...o,
+      timeoutSeconds: o.timeoutSeconds ?? 300,
+      historyMax: o.historyMax ?? 10,
+      serverSide: o.serverSide ?? false,
+    };
     this.lease = new HelmLease({
       coord: o.coord,
       namespace: o.namespace,
@@ -156,7 +162,11 @@ export class HelmExecutor {
       historyMax: o.historyMax,
       serverSide: o.serverSide,
       signal,
-      onSpawn: (pid) => this.recordPid(ctx, pid),
+      onSpawn: (pid) => {
+        this.o.onHelmSpawn?.(pid, ["recovery"]);
+        this.recordPid(ctx, pid);
+      },
+      onExit: (pid) => this.o.onHelmExit?.(pid),
     });
     if (recovery.action) log.warn({ recovery }, "recovered a release left pending by an interrupted helm");
 
@@ -293,6 +303,7 @@ export class HelmExecutor {
         this.o.onHelmSpawn?.(pid, args);
         this.recordPid(ctx, pid);
       },
+      onExit: (pid) => this.o.onHelmExit?.(pid),
     };
   }
 

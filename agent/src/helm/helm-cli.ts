@@ -188,6 +188,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** called with the child's pid as soon as it runs (recorded in the Lease so a successor can tell it is alive) */
   onSpawn?: (pid: number) => void;
+  /** called when that child has exited */
+  onExit?: (pid: number) => void;
   /** grace after forwarding SIGTERM before SIGKILL; helm marks the release failed when it gets SIGTERM */
   killGraceMs?: number;
 }
@@ -229,6 +231,7 @@ export function runHelm(env: HelmEnv, args: string[], opts: RunOptions = {}): Pr
     });
     child.once("close", (code, signal) => {
       if (killTimer) clearTimeout(killTimer);
+      if (child.pid !== undefined) opts.onExit?.(child.pid);
       opts.signal?.removeEventListener("abort", onAbort);
       resolve({ code, signal, stdout, stderr });
     });

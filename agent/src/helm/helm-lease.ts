@@ -43,7 +43,7 @@ export class HelmLease {
   private held: V1Lease | null = null;
 
   constructor(o: LeaseOptions) {
-    this.o = { now: Date.now, retryMs: 500, ...o };
+    this.o = { ...o, now: o.now ?? Date.now, retryMs: o.retryMs ?? 500 };
   }
 
   get isHeld(): boolean {

@@ -31,6 +31,7 @@ export interface RecoveryDeps {
   serverSide: boolean;
   signal: AbortSignal;
   onSpawn?: (pid: number) => void;
+  onExit?: (pid: number) => void;
 }
 
 const PENDING = /^pending-(install|upgrade|rollback)$/;
@@ -50,7 +51,7 @@ export async function recoverPending(d: RecoveryDeps): Promise<RecoveryReport> {
   if (!good) {
     // A first install that never finished: nothing to go back to, so remove it and let the upgrade install.
     const args = uninstallArgs(d.helm.major, d.release, d.namespace, d.timeoutSeconds);
-    const r = await runHelm(d.helm, args, { signal: d.signal, onSpawn: d.onSpawn });
+    const r = await runHelm(d.helm, args, { signal: d.signal, onSpawn: d.onSpawn, onExit: d.onExit });
     if (r.code !== 0) throw new HelmError(args, r);
     return { action: "uninstalled", fromStatus: latest.status, fromRevision: latest.revision };
   }
@@ -67,7 +68,7 @@ export async function recoverPending(d: RecoveryDeps): Promise<RecoveryReport> {
     serverSide: d.serverSide,
     wait: true,
   });
-  const r = await runHelm(d.helm, args, { signal: d.signal, onSpawn: d.onSpawn });
+  const r = await runHelm(d.helm, args, { signal: d.signal, onSpawn: d.onSpawn, onExit: d.onExit });
   if (r.code !== 0) {
     return {
       action: "marked-failed",
