@@ -1,0 +1,185 @@
+// Cross-component tunnel harness: a real cloud (startCloud on an ephemeral port) with the gateway attached and
+// fast intervals, license tokens from the real API, and real agents over real sockets with simulated clusters.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { type Agent, type AgentOptions, createAgent } from "../../agent/src/agent.ts";
+import { MemoryKeyStore } from "../../agent/src/keystore.ts";
+import { SimCluster } from "../../agent/src/sim-cluster.ts";
+import { MemoryStateStore } from "../../agent/src/state-store.ts";
+import { loadConfig } from "../../cloud/src/config.ts";
+import type { Database } from "../../cloud/src/db/client.ts";
+import type { DeepPartialGatewayOptions, Gateway } from "../../cloud/src/gateway/gateway.ts";
+import { type RunningCloud, startCloud } from "../../cloud/src/server.ts";
+import { attachTunnel, tunnelRouters } from "../../cloud/src/tunnel/index.ts";
+
+/** Intervals in milliseconds so tests finish quickly. */
+export const fastGateway: DeepPartialGatewayOptions = {
+  heartbeatMs: 100,
+  deadAfterMs: 1_500,
+  helloTimeoutMs: 2_000,
+  stateCheckMs: 300,
+  sweepMs: 100,
+  closeTimeoutMs: 500,
+  admission: { ratePerSec: 100_000, burst: 100_000, retryAfterMs: [50, 200] },
+  drainSpreadMs: 100,
+  drainTimeoutMs: 1_000,
+  drainRetryAfterMs: [50, 200],
+  ingest: { flushMs: 10 },
+};
+
+export const fastAgent: Partial<AgentOptions> = {
+  backoff: { baseMs: 20, maxMs: 300 },
+  connectTimeoutMs: 3_000,
+  closeTimeoutMs: 500,
+  telemetryIntervalMs: 50,
+  stableAfterMs: 500,
+};
+
+export interface TunnelCloud {
+  cloud: RunningCloud;
+  url: string;
+  port: number;
+  gateway: Gateway;
+  adminKey: string;
+  // biome-ignore lint/suspicious/noExplicitAny: API bodies are JSON the test inspects freely
+  api<T = any>(method: string, path: string, body?: unknown): Promise<T>;
+  /** raw fetch (status checks) */
+  fetch(method: string, path: string, body?: unknown): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+export async function startTunnelCloud(opts: {
+  database: Database;
+  gateway?: DeepPartialGatewayOptions;
+  adminKey?: string;
+  port?: number;
+  /** stop() drains (goaway) instead of dropping every socket like a crash */
+  drainOnStop?: boolean;
+}): Promise<TunnelCloud> {
+  const config = loadConfig({
+    PORT: String(opts.port ?? 0),
+    HOST: "127.0.0.1",
+    DATA_DIR: mkdtempSync(join(tmpdir(), "camelops-tunnel-")),
+    LOG_LEVEL: "silent",
+    KEY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"),
+  });
+  let gateway: Gateway | undefined;
+  const cloud = await startCloud(config, {
+    database: opts.database,
+    logger: pino({ level: process.env.TUNNEL_TEST_LOG_LEVEL ?? "silent" }),
+    routers: tunnelRouters,
+    attach: [
+      attachTunnel({
+        ...fastGateway,
+        ...opts.gateway,
+        drainOnStop: opts.drainOnStop ?? false,
+        onGateway: (g) => {
+          gateway = g;
+        },
+      }),
+    ],
+  });
+  const adminKey = opts.adminKey ?? cloud.bootstrap?.secret;
+  if (!adminKey) throw new Error("no admin key: pass the first cloud's key when restarting on the same database");
+  const doFetch = (method: string, path: string, body?: unknown) =>
+    fetch(cloud.url + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${adminKey}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+  return {
+    cloud,
+    url: cloud.url,
+    port: cloud.port,
+    gateway: gateway!,
+    adminKey,
+    fetch: doFetch,
+    async api(method, path, body) {
+      const res = await doFetch(method, path, body);
+      const text = await res.text();
+      const data = text ? JSON.parse(text) : null;
+      if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${data?.error?.message ?? text}`);
+      return data;
+    },
+    stop: () => cloud.stop(),
+  };
+}
+
+/** A customer, a license and its token, through the real API. */
+export async function issueLicense(
+  tc: Pick<TunnelCloud, "api">,
+  opts: { maxHubs?: number; expiresAt?: Date } = {},
+): Promise<{ licenseId: string; customerId: string; token: string }> {
+  const customer = await tc.api("POST", "/v1/customers", {
+    name: `customer ${Math.random().toString(36).slice(2, 8)}`,
+  });
+  const license = await tc.api("POST", "/v1/licenses", {
+    customerId: customer.id,
+    expiresAt: (opts.expiresAt ?? new Date(Date.now() + 30 * 86400_000)).toISOString(),
+    entitlements: { maxWorkerNodes: 3, maxHubs: opts.maxHubs ?? 1, updateChannel: "stable", features: [] },
+  });
+  const { token } = await tc.api("GET", `/v1/licenses/${license.id}/token`);
+  return { licenseId: license.id, customerId: customer.id, token };
+}
+
+export interface TestAgent {
+  agent: Agent;
+  cluster: SimCluster;
+  stateStore: MemoryStateStore;
+  keyStore: MemoryKeyStore;
+  applianceId(): string;
+}
+
+export function makeAgent(
+  url: string,
+  licenseToken: string,
+  opts: Partial<AgentOptions> & { cluster?: SimCluster; stateStore?: MemoryStateStore; keyStore?: MemoryKeyStore } = {},
+): TestAgent {
+  const cluster = opts.cluster ?? new SimCluster();
+  const stateStore = opts.stateStore ?? new MemoryStateStore();
+  const keyStore = opts.keyStore ?? new MemoryKeyStore();
+  const agent = createAgent({
+    cloudUrl: url,
+    licenseToken,
+    cluster,
+    stateStore,
+    keyStore,
+    ...fastAgent,
+    ...opts,
+  });
+  return {
+    agent,
+    cluster,
+    stateStore,
+    keyStore,
+    applianceId: () => {
+      const id = agent.status().applianceId;
+      if (!id) throw new Error("agent not enrolled yet");
+      return id;
+    },
+  };
+}
+
+/** Polls `fn` until it returns a truthy value (or throws after timeoutMs). */
+export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
