@@ -61,9 +61,19 @@ describe.each(helmNames)("charts installed into the Kubernetes API simulator wit
     const dbPassword = await secretValue(ns, "camel-runner-postgresql", "password");
     expect(dbPassword).toHaveLength(32);
 
-    // the agent stores its key in its state Secret; upgrades must keep it
-    const state = sim.get("Secret", ns, "camel-runner-agent-state") as Record<string, unknown>;
-    sim.seed({ ...state, data: { "agent-key": Buffer.from("private-key-pem").toString("base64") } });
+    // the agent creates its key Secret on first start (as agent/src/keystore.ts does); upgrades must leave it alone
+    expect(sim.get("Secret", ns, "camel-runner-agent-key")).toBeUndefined();
+    sim.seed({
+      apiVersion: "v1",
+      kind: "Secret",
+      type: "Opaque",
+      metadata: {
+        name: "camel-runner-agent-key",
+        namespace: ns,
+        labels: { "app.kubernetes.io/component": "agent-key" },
+      },
+      data: { "key.jwk": Buffer.from('{"kty":"OKP"}').toString("base64") },
+    });
 
     await ok(bin, [
       "upgrade",
@@ -81,7 +91,7 @@ describe.each(helmNames)("charts installed into the Kubernetes API simulator wit
     ]);
     expect(await secretValue(ns, "camel-runner-console", "password")).toBe(password);
     expect(await secretValue(ns, "camel-runner-postgresql", "password")).toBe(dbPassword);
-    expect(await secretValue(ns, "camel-runner-agent-state", "agent-key")).toBe("private-key-pem");
+    expect(await secretValue(ns, "camel-runner-agent-key", "key.jwk")).toBe('{"kty":"OKP"}');
     const ticker = sim.get("Deployment", ns, "camel-runner-ticker") as { spec: { replicas: number } };
     expect(ticker.spec.replicas).toBe(2);
 

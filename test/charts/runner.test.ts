@@ -289,8 +289,18 @@ describe.each(helmNames)("runner chart with %s", (h) => {
       resources: ["leases"],
       verbs: ["get", "create", "update"],
     });
-    const secretRule = rules.find((r) => r.resources.includes("secrets"));
-    expect(secretRule?.resourceNames).toEqual(["rel-runner-agent-state"]);
+    // its key Secret: created by the agent itself, every other verb limited to that name, no list/watch of secrets
+    const secretRules = rules.filter((r) => r.resources.includes("secrets"));
+    expect(secretRules).toEqual([
+      { apiGroups: [""], resources: ["secrets"], verbs: ["create"] },
+      {
+        apiGroups: [""],
+        resources: ["secrets"],
+        resourceNames: ["rel-runner-agent-key"],
+        verbs: ["get", "update", "patch", "delete"],
+      },
+    ]);
+    expect(find(ms, "Secret", "rel-runner-agent-key")).toBeUndefined();
     expect(find(ms, "Role", "rel-runner-agent-release")).toBeDefined();
     const nodesOnly = byKind(get(h, "appliance"), "ClusterRole");
     expect(nodesOnly.length).toBe(1);
@@ -321,6 +331,7 @@ describe.each(helmNames)("runner chart with %s", (h) => {
     );
     expect(env.NODE_EXTRA_CA_CERTS).toBe("/etc/camel-ops/ca/ca.crt");
     expect(env.CAMEL_OPS_CONSOLE_PORT).toBe("8081");
+    expect(env.CAMEL_OPS_KEY_SECRET).toBe("rel-runner-agent-key");
     expect(env.CAMEL_OPS_METRICS_URL).toBe("http://rel-runner-victoriametrics.camel.svc:8428");
     expect(find(ms, "ConfigMap", "rel-runner-ca-bundle")?.data["ca.crt"]).toContain("BEGIN CERTIFICATE");
     const secret = find(ms, "Secret", "rel-runner-agent");

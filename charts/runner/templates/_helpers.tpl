@@ -161,8 +161,8 @@ http://{{ include "runner.componentName" (dict "root" . "name" "victorialogs") }
 {{- .Values.agent.existingSecret | default (include "runner.componentName" (dict "root" . "name" "agent")) -}}
 {{- end -}}
 
-{{- define "runner.agent.stateSecretName" -}}
-{{- include "runner.componentName" (dict "root" . "name" "agent-state") -}}
+{{- define "runner.agent.keySecretName" -}}
+{{- include "runner.componentName" (dict "root" . "name" "agent-key") -}}
 {{- end -}}
 
 {{- define "runner.agent.leaseName" -}}
