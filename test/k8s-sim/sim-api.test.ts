@@ -394,15 +394,11 @@ describe("controllers, faults and logs", () => {
   it("keeps a faulted workload from becoming ready", async () => {
     sim.injectFault("Deployment", "default", "stuck", { type: "crash-loop", delayMs: 30 });
     await call("POST", "/apis/apps/v1/namespaces/default/deployments", deployment("stuck", 1));
-    const pod = await new Promise<Obj>((resolve) => {
-      const t = setInterval(() => {
-        const p = sim.list("Pod", "default", { labelSelector: "app=stuck" })[0];
-        if (p?.status?.containerStatuses?.[0]?.restartCount >= 2) {
-          clearInterval(t);
-          resolve(p);
-        }
-      }, 20);
-    });
+    const first = () => sim.list("Pod", "default", { labelSelector: "app=stuck" })[0];
+    await expect
+      .poll(() => first()?.status?.containerStatuses?.[0]?.restartCount ?? 0, { timeout: 5000, interval: 20 })
+      .toBeGreaterThanOrEqual(2);
+    const pod = first()!;
     expect(pod.status.containerStatuses[0].state.waiting.reason).toBe("CrashLoopBackOff");
     expect(sim.get("Deployment", "default", "stuck")!.status.readyReplicas).toBe(0);
   });
