@@ -332,6 +332,8 @@ describe.each(helmNames)("runner chart with %s", (h) => {
     expect(env.NODE_EXTRA_CA_CERTS).toBe("/etc/camel-ops/ca/ca.crt");
     expect(env.CAMEL_OPS_CONSOLE_PORT).toBe("8081");
     expect(env.CAMEL_OPS_KEY_SECRET).toBe("rel-runner-agent-key");
+    expect(env.CAMEL_OPS_HELM_TIMEOUT_SECONDS).toBe("300");
+    expect(env.CAMEL_OPS_SUPPORT_HTTP_ALLOW).toBe("rel-runner-victoriametrics:8428,rel-runner-victorialogs:9428");
     expect(env.CAMEL_OPS_METRICS_URL).toBe("http://rel-runner-victoriametrics.camel.svc:8428");
     expect(find(ms, "ConfigMap", "rel-runner-ca-bundle")?.data["ca.crt"]).toContain("BEGIN CERTIFICATE");
     const secret = find(ms, "Secret", "rel-runner-agent");
