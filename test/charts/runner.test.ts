@@ -1,6 +1,9 @@
 // charts/runner: lint, render and schema-validate every profile under Helm 4 and Helm 3, then assert on the
 // rendered output what the brief promises (ingress class, storage class, external database, ServiceMonitor,
 // agent-only) and that wrong values fail with the schema's message.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   byKind,
@@ -342,6 +345,18 @@ describe.each(helmNames)("runner chart with %s", (h) => {
     expect(c.readinessProbe.httpGet.path).toBe("/readyz");
     expect(c.livenessProbe.httpGet.path).toBe("/healthz");
     expect(c.ports.map((p: { containerPort: number }) => p.containerPort)).toEqual([8080, 8081]);
+  });
+
+  it("trims the license token passed as a file (install.sh uses --set-file)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "license-"));
+    writeFileSync(join(dir, "license.jwt"), "eyJ0.e30.sig\n");
+    try {
+      const ms = await template(h, "runner", ["--set-file", `agent.licenseToken=${join(dir, "license.jwt")}`]);
+      const s = find(ms, "Secret", "rel-runner-agent");
+      expect(Buffer.from(s?.data["license-token"], "base64").toString()).toBe("eyJ0.e30.sig");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("uses an existing Secret for the license when given, and renders none of its own", async () => {
