@@ -1,0 +1,119 @@
+// Done-when: a desired-state change in the cloud leads to a helm upgrade, observed health, and success reported
+// with the observed generation; a never-ready workload leads to a rollback reported with evidence. Real cloud
+// (startCloud + gateway on PGlite), real agent core (createAgent) with the real ClusterPort, the Kubernetes API
+// simulator and the real helm binary, over real sockets.
+import { createHash } from "node:crypto";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createAgent } from "../../agent/src/agent.ts";
+import { MemoryKeyStore } from "../../agent/src/keystore.ts";
+import { MemoryStateStore } from "../../agent/src/state-store.ts";
+import type { KubeSim } from "../k8s-sim/sim.ts";
+import { pgliteKind, type TestDatabase } from "../support/db.ts";
+import { eventually, fastAgent, issueLicense, startTunnelCloud, type TunnelCloud } from "../tunnel/harness.ts";
+import {
+  type ChartServer,
+  type ClusterUnderTest,
+  fakeCamel,
+  makeCluster,
+  quietLogger,
+  runnerValues,
+  serveChart,
+  startSim,
+  statusOfRelease,
+} from "./harness.ts";
+
+let database: TestDatabase;
+let tc: TunnelCloud;
+let sim: KubeSim;
+let chart: ChartServer;
+let camel: Awaited<ReturnType<typeof fakeCamel>>;
+let cut: ClusterUnderTest;
+let agent: ReturnType<typeof createAgent>;
+
+beforeAll(async () => {
+  database = await pgliteKind.open();
+  [tc, sim, chart, camel] = await Promise.all([startTunnelCloud({ database }), startSim(), serveChart(), fakeCamel()]);
+  cut = await makeCluster(sim, { helm: 4, release: "camel", timeoutSeconds: 8, camel: camel.endpoint });
+  const { token } = await issueLicense(tc);
+  agent = createAgent({
+    cloudUrl: tc.url,
+    licenseToken: token,
+    cluster: cut.cluster,
+    keyStore: new MemoryKeyStore(),
+    stateStore: new MemoryStateStore(),
+    logger: quietLogger,
+    ...fastAgent,
+    telemetryIntervalMs: 500,
+  });
+  await agent.start();
+  await agent.whenConnected(15_000);
+});
+afterAll(async () => {
+  await agent?.stop();
+  await tc?.stop();
+  await database?.close();
+  await sim?.stop();
+  await chart?.close();
+  await camel?.close();
+  await cut?.cleanup();
+});
+
+const putDesired = (id: string, values: Record<string, unknown>) =>
+  tc.api("PUT", `/v1/appliances/${id}/desired-state`, {
+    release: {
+      id: `rel_${chart.version}`,
+      chartVersion: chart.version,
+      chartDigest: chart.digest,
+      chartUrl: chart.url,
+    },
+    values,
+    valuesDigest: createHash("sha256").update(JSON.stringify(values)).digest("hex"),
+  });
+
+async function applyResult(id: string, generation: number) {
+  return eventually(
+    async () => {
+      const r = await tc.api("GET", `/v1/appliances/${id}/events?kind=apply.result`);
+      return r.items.find((e: { data: { generation: number } }) => e.data.generation === generation);
+    },
+    45_000,
+    `apply.result of generation ${generation}`,
+  );
+}
+
+it("a desired-state change leads to a helm upgrade, observed health and success with the observed generation", async () => {
+  const id = agent.status().applianceId!;
+  const first = await putDesired(id, runnerValues([{ name: "orders" }]));
+  const e1 = await applyResult(id, first.generation);
+  expect(e1.data).toMatchObject({ outcome: "healthy", revision: 1, chartVersion: chart.version });
+
+  const second = await putDesired(id, runnerValues([{ name: "orders", route: "changed" }]));
+  expect(second.generation).toBe(first.generation + 1);
+  const e2 = await applyResult(id, second.generation);
+  expect(e2.data).toMatchObject({ outcome: "healthy", revision: 2, generation: second.generation });
+  expect(statusOfRelease(sim, "camel", 2)).toBe("deployed");
+  await eventually(
+    async () => {
+      const apl = await tc.api("GET", `/v1/appliances/${id}`);
+      return apl.observedGeneration === second.generation;
+    },
+    10_000,
+    "observed generation in the cloud",
+  );
+});
+
+it("a never-ready workload leads to a rollback and a failure report with evidence; healthy again at the previous revision", async () => {
+  const id = agent.status().applianceId!;
+  sim.injectFault("Deployment", "default", "camel-runner-payments", { type: "never-ready" });
+  const bad = await putDesired(id, runnerValues([{ name: "orders", route: "changed" }, { name: "payments" }]));
+  const e = await applyResult(id, bad.generation);
+  expect(e.data.outcome).toBe("rolled-back");
+  expect(e.data.evidence.helmError).toMatch(/timed out|deadline|context|not ready|failed/i);
+  expect(
+    e.data.evidence.failingResources.some((f: { name: string }) => f.name.startsWith("camel-runner-payments")),
+  ).toBe(true);
+  expect(e.data.revision).toBe(4);
+  expect(statusOfRelease(sim, "camel", 4)).toBe("deployed");
+  expect(sim.get("Deployment", "default", "camel-runner-payments")).toBeUndefined();
+  expect(sim.get("Deployment", "default", "camel-runner-orders")?.status?.readyReplicas).toBe(1);
+});
