@@ -6,18 +6,22 @@ import { atLeast, ErrorBox, html, Link, navigate, PageTitle, useAction, useDebou
 export const DEFAULT_STRATEGY = {
   canarySize: 1,
   wavePercent: 25,
-  concurrency: 5,
-  failureBudget: 0,
-  progressDeadlineSeconds: 600,
-  soakSeconds: 60,
-  startsPerMinute: 30,
+  concurrency: 10,
+  failureBudget: "2%",
+  progressDeadlineSeconds: 1200,
+  soakSeconds: 300,
+  startsPerMinute: 20,
 };
 
 const STRATEGY_FIELDS = [
   ["canarySize", "Canary size", "Appliances in the first wave", 0, 1000],
   ["wavePercent", "Wave size (%)", "Share of the remaining targets per later wave", 1, 100],
   ["concurrency", "Concurrency", "Appliances updating at the same time", 1, 1000],
-  ["failureBudget", "Failure budget", "Failures tolerated before the rollout halts itself", 0, 1000],
+  [
+    "failureBudget",
+    "Failure budget",
+    "Failures tolerated per wave before the rollout halts: a count or N% (the canary tolerates none)",
+  ],
   ["progressDeadlineSeconds", "Progress deadline (s)", "Time one appliance gets to become healthy", 10, 86400],
   ["soakSeconds", "Soak time (s)", "A wave must stay healthy this long before the next opens", 0, 86400],
   ["startsPerMinute", "Starts per minute", "Rate limit on appliances starting an update", 1, 10000],
@@ -37,7 +41,12 @@ function buildBody(form) {
   if (form.customerIds.length) target.customerIds = form.customerIds;
   const ids = splitList(form.applianceIds);
   if (ids.length) target.applianceIds = ids;
-  const strategy = Object.fromEntries(Object.entries(form.strategy).map(([k, v]) => [k, Number(v)]));
+  const strategy = Object.fromEntries(
+    Object.entries(form.strategy).map(([k, v]) => {
+      const text = String(v).trim();
+      return [k, k === "failureBudget" && text.endsWith("%") ? text : Number(text)];
+    }),
+  );
   return { releaseId: form.releaseId, target, strategy };
 }
 
@@ -50,12 +59,13 @@ function WavePreview({ preview, names, error, loading }) {
     <p><strong>${preview.total}</strong> appliance${preview.total === 1 ? "" : "s"} in <strong>${preview.waves.length}</strong> wave${preview.waves.length === 1 ? "" : "s"}.</p>
     <table class="table compact">
       <caption>Wave preview</caption>
-      <thead><tr><th scope="col">Wave</th><th scope="col">Size</th><th scope="col">Appliances</th></tr></thead>
+      <thead><tr><th scope="col">Wave</th><th scope="col">Size</th><th scope="col">Failure budget</th><th scope="col">Appliances</th></tr></thead>
       <tbody>
         ${preview.waves.map(
           (w) => html`<tr key=${w.index}>
-            <th scope="row">${w.index === 0 ? "Canary (0)" : w.index}</th>
+            <th scope="row">${w.canary ? `${w.index} · canary` : w.index}</th>
             <td>${w.size}</td>
+            <td>${w.failureBudget ?? "—"}</td>
             <td>${(w.applianceIds ?? []).slice(0, 12).map((id) => html`<span class="tag">${names.get(id) ?? id}</span> `)}${
               (w.applianceIds?.length ?? 0) > 12
                 ? html`<span class="muted"> and ${w.applianceIds.length - 12} more</span>`
@@ -65,6 +75,14 @@ function WavePreview({ preview, names, error, loading }) {
         )}
       </tbody>
     </table>
+    ${
+      preview.excluded?.length
+        ? html`<details class="excluded">
+            <summary>${preview.excluded.length} appliance${preview.excluded.length === 1 ? "" : "s"} left out</summary>
+            <ul>${preview.excluded.map((x) => html`<li><strong>${x.applianceName}</strong>: ${x.reason}</li>`)}</ul>
+          </details>`
+        : null
+    }
   </div>`;
 }
 
@@ -125,7 +143,10 @@ export function RolloutNewPage({ me }) {
 
   const submit = async (e) => {
     e.preventDefault();
-    const payload = { ...buildBody(form), ...(form.name.trim() ? { name: form.name.trim() } : {}) };
+    const name =
+      form.name.trim() ||
+      `${release?.version ?? "release"} to ${form.channel || release?.channel || "selected appliances"}`;
+    const payload = { ...buildBody(form), name };
     const created = await create.run(() => api("/v1/rollouts", { method: "POST", body: payload }), "Rollout started");
     if (created?.id) navigate(`/rollouts/${encodeURIComponent(created.id)}`);
   };
@@ -141,7 +162,7 @@ export function RolloutNewPage({ me }) {
       <fieldset class="card">
         <legend>What</legend>
         <div class="field">
-          <label for="r-name">Name <span class="muted">(optional)</span></label>
+          <label for="r-name">Name <span class="muted">(optional; defaults to the release and channel)</span></label>
           <input id="r-name" type="text" value=${form.name} onInput=${(e) => set({ name: e.currentTarget.value })} data-search />
         </div>
         <div class="field">
@@ -185,7 +206,7 @@ export function RolloutNewPage({ me }) {
         ${STRATEGY_FIELDS.map(
           ([k, label, help, min, max]) => html`<div class="field">
             <label for=${`s-${k}`}>${label}</label>
-            <input id=${`s-${k}`} type="number" inputmode="numeric" min=${min} max=${max} value=${form.strategy[k]}
+            <input id=${`s-${k}`} type=${min === undefined ? "text" : "number"} inputmode="numeric" min=${min} max=${max} value=${form.strategy[k]}
               aria-describedby=${`s-${k}-help`} onInput=${(e) => setStrategy(k, e.currentTarget.value)} />
             <span id=${`s-${k}-help`} class="hint">${help}</span>
           </div>`,
