@@ -113,6 +113,13 @@ describe.each(helmNames)("charts installed into the Kubernetes API simulator wit
     const test = await ok(bin, ["test", "camel-agent", "-n", ons, "--timeout", "60s"]);
     expect(test).toMatch(/camel-agent-runner-test-agent-link[\s\S]*Succeeded/);
     expect(await secretValue(ons, "camel-agent-runner-agent", "license-token")).toBe("t0ken");
+
+    // an agent that is not linked: the hook pod exits non-zero and helm test fails, naming it
+    sim.injectFault("Pod", ons, "camel-agent-runner-test-agent-link", { type: "fail" });
+    const failed = await helm(bin, ["test", "camel-agent", "-n", ons, "--timeout", "60s", ...kube()]);
+    sim.clearFault("Pod", ons, "camel-agent-runner-test-agent-link");
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr + failed.stdout).toContain("camel-agent-runner-test-agent-link");
   });
 
   it("installs and upgrades the cloud chart, keeping its generated key-encryption key", async () => {
