@@ -8,6 +8,7 @@ import { loadConfig } from "../../cloud/src/config.ts";
 import { openDatabase } from "../../cloud/src/db/client.ts";
 import type { Router } from "../../cloud/src/lib/create-router.ts";
 import { type AttachHook, type RunningCloud, startCloud } from "../../cloud/src/server.ts";
+import { attachTunnel, tunnelRouters } from "../../cloud/src/tunnel/index.ts";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const SCREENSHOT_DIR = join(import.meta.dirname, "screenshots", "latest");
@@ -23,8 +24,19 @@ export interface UiCloud {
   stop(): Promise<void>;
 }
 
+/** Gateway timings for tests: quick heartbeats so that a stopped agent shows offline within seconds. */
+const fastTunnel = {
+  heartbeatMs: 200,
+  deadAfterMs: 2_000,
+  stateCheckMs: 300,
+  sweepMs: 200,
+  closeTimeoutMs: 500,
+  admission: { ratePerSec: 100_000, burst: 100_000, retryAfterMs: [50, 200] as [number, number] },
+  ingest: { flushMs: 20 },
+};
+
 export async function startUiCloud(
-  opts: { env?: Record<string, string>; routers?: Router[]; attach?: AttachHook[] } = {},
+  opts: { env?: Record<string, string>; routers?: Router[]; attach?: AttachHook[]; tunnel?: boolean } = {},
 ): Promise<UiCloud> {
   const dataDir = mkdtempSync(join(tmpdir(), "camelops-ui-"));
   const config = loadConfig({
@@ -36,7 +48,11 @@ export async function startUiCloud(
     ...opts.env,
   });
   const database = await openDatabase({ inMemory: true });
-  const cloud = await startCloud(config, { database, routers: opts.routers, attach: opts.attach });
+  const cloud = await startCloud(config, {
+    database,
+    routers: [...(opts.tunnel ? tunnelRouters : []), ...(opts.routers ?? [])],
+    attach: [...(opts.tunnel ? [attachTunnel({ ...fastTunnel, onStop: "close" })] : []), ...(opts.attach ?? [])],
+  });
   const adminKey = cloud.bootstrap?.secret;
   if (!adminKey) throw new Error("the test cloud did not bootstrap an organisation");
   const api = async (method: string, path: string, body?: unknown, key = adminKey) => {
