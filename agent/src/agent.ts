@@ -267,8 +267,9 @@ export function createAgent(opts: AgentOptions): Agent {
         st.sessionId = f.sessionId;
         st.epoch = f.epoch;
         l.startHeartbeat(f.heartbeatMs, f.deadAfterMs);
-        eventsBuf.ack(f.lastEventSeq);
-        sentEventSeq = f.lastEventSeq;
+        // Everything not acknowledged is sent again (the cloud de-duplicates by seq). welcome.lastEventSeq is not
+        // trusted to prune: a failed batch below a committed one would otherwise be lost.
+        sentEventSeq = 0;
         flushEvents();
         flushMetrics();
         stateTimer = setInterval(reportState, f.stateCheckMs);

@@ -1,9 +1,15 @@
 // Done-when 1: an agent enrolls with a license token, connects, shows as online, and its telemetry is queryable.
-import { afterEach, describe, expect, it } from "vitest";
-import { testDbKinds } from "../support/db.ts";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type TestDatabase, testDbKinds } from "../support/db.ts";
 import { eventually, issueLicense, makeAgent, startTunnelCloud, type TestAgent, type TunnelCloud } from "./harness.ts";
 
 describe.each(testDbKinds)("enroll, connect, telemetry ($name)", (kind) => {
+  // One database per kind (opening PGlite is the slow part); every test makes its own organisation data.
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await kind.open();
+  });
+  afterAll(() => database?.close());
   const cleanups: Array<() => Promise<void>> = [];
   afterEach(async () => {
     for (const c of cleanups.reverse()) await c().catch(() => {});
@@ -11,8 +17,6 @@ describe.each(testDbKinds)("enroll, connect, telemetry ($name)", (kind) => {
   });
 
   async function setup() {
-    const database = await kind.open();
-    cleanups.push(() => database.close());
     const tc = await startTunnelCloud({ database });
     cleanups.push(() => tc.stop());
     return tc;

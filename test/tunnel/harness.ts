@@ -37,6 +37,9 @@ export const fastAgent: Partial<AgentOptions> = {
   stableAfterMs: 500,
 };
 
+/** The bootstrap admin key per database, so several clouds (restarts, replicas) can share one database. */
+const adminKeys = new WeakMap<Database, string>();
+
 export interface TunnelCloud {
   cloud: RunningCloud;
   url: string;
@@ -55,8 +58,8 @@ export async function startTunnelCloud(opts: {
   gateway?: DeepPartialGatewayOptions;
   adminKey?: string;
   port?: number;
-  /** stop() drains (goaway) instead of dropping every socket like a crash */
-  drainOnStop?: boolean;
+  /** what stop() does to the gateway: "close" (default), "drain" (goaway) or "kill" (like a crash) */
+  onStop?: "drain" | "close" | "kill";
 }): Promise<TunnelCloud> {
   const config = loadConfig({
     PORT: String(opts.port ?? 0),
@@ -74,14 +77,15 @@ export async function startTunnelCloud(opts: {
       attachTunnel({
         ...fastGateway,
         ...opts.gateway,
-        drainOnStop: opts.drainOnStop ?? false,
+        onStop: opts.onStop ?? "close",
         onGateway: (g) => {
           gateway = g;
         },
       }),
     ],
   });
-  const adminKey = opts.adminKey ?? cloud.bootstrap?.secret;
+  const adminKey = opts.adminKey ?? cloud.bootstrap?.secret ?? adminKeys.get(opts.database);
+  if (adminKey) adminKeys.set(opts.database, adminKey);
   if (!adminKey) throw new Error("no admin key: pass the first cloud's key when restarting on the same database");
   const doFetch = (method: string, path: string, body?: unknown) =>
     fetch(cloud.url + path, {

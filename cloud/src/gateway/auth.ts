@@ -140,7 +140,7 @@ export async function refusedAppliances(db: Db, ids: string[], now: Date): Promi
     .where(
       and(
         inArray(appliances.id, ids),
-        sql`(${appliances.state} <> 'active' or ${licenses.state} <> 'active' or ${licenses.expiresAt} <= ${now})`,
+        sql`(${appliances.state} <> 'active' or ${licenses.state} <> 'active' or ${licenses.expiresAt} <= ${now.toISOString()}::timestamptz)`,
       ),
     );
   for (const r of rows) out.set(r.applianceId, refusal(r, now) ?? "refused");

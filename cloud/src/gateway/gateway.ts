@@ -345,6 +345,18 @@ export class Gateway {
     this.wss.close();
   }
 
+  /** Like a crash: sockets dropped without a close frame, queued telemetry discarded unwritten (tests). */
+  async kill(): Promise<void> {
+    this.draining = true;
+    this.ingest.abort();
+    clearInterval(this.sweepTimer);
+    clearInterval(this.livenessTimer);
+    for (const s of [...this.sessions.values(), ...this.pending]) s.ws.terminate();
+    for (const u of this.unlisten) await u();
+    this.unlisten = [];
+    this.wss.close();
+  }
+
   /** Marks this replica's sessions offline in one statement (used on shutdown after drain). */
   async markReplicaOffline(): Promise<void> {
     await this.db

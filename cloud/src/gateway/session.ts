@@ -225,12 +225,18 @@ export class Session {
         this.counters.events += frame.events.length;
         const upTo = frame.events.reduce((m, e) => Math.max(m, e.seq), 0);
         const committed = this.ctx.ingest.addEvents(this.applianceId, frame.events);
-        // Acks go out in order, each after its own commit.
+        committed.catch(() => {});
+        // Acks go out in order, each after its own commit; a failed commit ends the session so the agent
+        // re-sends everything unacknowledged on its next hello.
         this.eventChain = this.eventChain.then(async () => {
-          await committed;
-          this.send({ type: "events.ack", upTo });
+          try {
+            await committed;
+            this.send({ type: "events.ack", upTo });
+          } catch {
+            this.close(CloseCode.INTERNAL_ERROR, "events not stored");
+          }
         });
-        return this.eventChain;
+        return;
       }
       case "metrics":
         this.counters.samples += frame.samples.length;

@@ -101,14 +101,18 @@ export async function ackCommands(db: DbOrTx, applianceId: string, upTo: number,
     .where(and(eq(commands.applianceId, applianceId), lte(commands.seq, upTo), eq(commands.status, "queued")));
   await db
     .update(appliances)
-    .set({ ackedCommandSeq: sql`greatest(${appliances.ackedCommandSeq}, ${upTo})` })
+    .set({ ackedCommandSeq: sql`greatest(${appliances.ackedCommandSeq}, ${upTo}::int)` })
     .where(eq(appliances.id, applianceId));
 }
 
 export async function markCommandRunning(db: DbOrTx, applianceId: string, id: string, now: Date): Promise<void> {
   await db
     .update(commands)
-    .set({ status: "running", startedAt: now, deliveredAt: sql`coalesce(${commands.deliveredAt}, ${now})` })
+    .set({
+      status: "running",
+      startedAt: now,
+      deliveredAt: sql`coalesce(${commands.deliveredAt}, ${now.toISOString()}::timestamptz)`,
+    })
     .where(
       and(
         eq(commands.applianceId, applianceId),

@@ -70,7 +70,7 @@ export async function recordObserved(
     .where(
       and(
         eq(appliances.id, applianceId),
-        sql`(${appliances.observedGeneration}, ${appliances.stateDigest}) is distinct from (${r.observedGeneration}, ${r.stateDigest})`,
+        sql`(${appliances.observedGeneration}, ${appliances.stateDigest}) is distinct from (${r.observedGeneration}::int, ${r.stateDigest}::text)`,
       ),
     );
 }

@@ -14,12 +14,12 @@ export const tunnelRouters = [enrollRouter, appliancesRouter, commandsRouter];
 export interface AttachTunnelOptions extends DeepPartialGatewayOptions {
   /** receives the gateway once it runs (tests, main's SIGTERM handler) */
   onGateway?: (g: Gateway) => void;
-  /** drain on stop (default true); false terminates sockets at once, like a crash */
-  drainOnStop?: boolean;
+  /** on stop: "drain" (goaway, default), "close" (terminate sockets, flush telemetry), "kill" (like a crash) */
+  onStop?: "drain" | "close" | "kill";
 }
 
 export function attachTunnel(options: AttachTunnelOptions = {}) {
-  const { onGateway, drainOnStop = true, ...gatewayOptions } = options;
+  const { onGateway, onStop = "drain", ...gatewayOptions } = options;
   return async (server: unknown, deps: AppDeps) => {
     const gateway = createGateway(
       {
@@ -35,9 +35,10 @@ export function attachTunnel(options: AttachTunnelOptions = {}) {
     gateway.attach(server as Server);
     onGateway?.(gateway);
     return async () => {
-      if (drainOnStop) await gateway.drain();
+      if (onStop === "kill") return gateway.kill();
+      if (onStop === "drain") await gateway.drain();
       await gateway.close();
-      if (drainOnStop) await gateway.markReplicaOffline().catch(() => {});
+      await gateway.markReplicaOffline().catch(() => {});
     };
   };
 }

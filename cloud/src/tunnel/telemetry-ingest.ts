@@ -163,6 +163,16 @@ export class TelemetryIngest {
     }
   }
 
+  /** Drops everything queued without writing (a crash, as far as the agents can tell: nothing is acked). */
+  abort(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    const events = this.events;
+    this.events = [];
+    this.samples = [];
+    for (const p of events) p.reject(new Error("ingest aborted"));
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await this.flush();
