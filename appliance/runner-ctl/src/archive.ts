@@ -4,7 +4,16 @@
 
 import { spawn } from "node:child_process";
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from "node:crypto";
-import { closeSync, createReadStream, createWriteStream, openSync, readSync, statSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  fstatSync,
+  openSync,
+  readSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { pipeline } from "node:stream/promises";
 import { CliError } from "./context.ts";
 
@@ -72,7 +81,8 @@ export async function writeEncryptedArchive(
     closeSync(fd);
     throw new CliError(`packing the backup failed: ${stderr.trim()}`);
   }
-  writeSync(fd, cipher.getAuthTag());
+  // the stream wrote at explicit positions: the tag goes at the end of the file
+  writeSync(fd, cipher.getAuthTag(), 0, 16, fstatSync(fd).size);
   closeSync(fd);
 }
 

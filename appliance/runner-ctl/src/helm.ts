@@ -20,21 +20,23 @@ export async function helm(ctx: Ctx, args: string[], timeoutMs = 15 * 60_000) {
   return run(ctx.settings.helm, [...args, ...base(ctx)], { env: ctx.env, timeoutMs });
 }
 
-/** The release as `helm list` sees it, or undefined when it is not installed. */
+/** The release's latest revision (from `helm history`, alike in Helm 3 and 4), or undefined when not installed. */
 export async function releaseStatus(ctx: Ctx): Promise<ReleaseStatus | undefined> {
-  const res = await helm(ctx, ["list", "--all", "--output", "json", "--filter", `^${ctx.settings.release}$`], 60_000);
-  if (res.code !== 0) throw new CliError(`helm list failed: ${res.stderr.trim()}`);
-  const list = JSON.parse(res.stdout || "[]") as Array<Record<string, string>>;
-  const r = list.find((x) => x.name === ctx.settings.release);
+  const res = await helm(ctx, ["history", ctx.settings.release, "--max", "1", "--output", "json"], 60_000);
+  if (res.code !== 0) {
+    if (/not found/i.test(res.stderr)) return undefined;
+    throw new CliError(`helm history failed: ${res.stderr.trim()}`);
+  }
+  const list = JSON.parse(res.stdout || "[]") as Array<Record<string, string | number>>;
+  const r = list[list.length - 1];
   if (!r) return undefined;
-  const chart = r.chart ?? "";
   return {
-    name: r.name ?? "",
-    status: r.status ?? "unknown",
+    name: ctx.settings.release,
+    status: String(r.status ?? "unknown"),
     revision: Number(r.revision ?? 0),
-    chart,
-    appVersion: r.app_version ?? "",
-    updated: r.updated ?? "",
+    chart: String(r.chart ?? ""),
+    appVersion: String(r.app_version ?? ""),
+    updated: String(r.updated ?? ""),
   };
 }
 

@@ -75,7 +75,7 @@ export async function supportBundle(ctx: Ctx, o: SupportOptions): Promise<string
       put(
         "cluster/secrets.txt",
         secrets.items
-          .map((s) => `${s.metadata?.name} (${s.type}): keys ${Object.keys(s.data ?? {}).join(", ")}`)
+          .map((s) => `${s.metadata?.name} (${s.type ?? "Opaque"}): keys ${Object.keys(s.data ?? {}).join(", ")}`)
           .join("\n"),
       );
     } catch (e) {

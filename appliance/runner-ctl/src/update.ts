@@ -29,22 +29,25 @@ export interface UpdateOptions {
 interface Swap {
   dest: string;
   prev: string;
+  existed: boolean;
 }
 
 async function swapFile(src: string, dest: string, mode: number): Promise<Swap | undefined> {
   if (existsSync(dest) && (await sha256File(src)) === (await sha256File(dest))) return undefined;
   const prev = `${dest}.prev`;
-  if (existsSync(dest)) copyFileSync(dest, prev);
+  const existed = existsSync(dest);
+  if (existed) copyFileSync(dest, prev);
   mkdirSync(join(dest, ".."), { recursive: true });
   copyFileSync(src, `${dest}.new`);
   chmodSync(`${dest}.new`, mode);
   renameSync(`${dest}.new`, dest);
-  return { dest, prev };
+  return { dest, prev, existed };
 }
 
 function undoSwaps(swaps: Swap[]) {
   for (const s of swaps.reverse()) {
-    if (existsSync(s.prev)) renameSync(s.prev, s.dest);
+    if (!s.existed) rmSync(s.dest, { force: true });
+    else if (existsSync(s.prev)) renameSync(s.prev, s.dest);
   }
 }
 
