@@ -12,7 +12,7 @@ const helmNames = Object.keys(HELMS) as HelmName[];
 let sim: KubeSim;
 beforeAll(async () => {
   sim = await KubeSim.start({ readyDelayMs: 20 });
-});
+}, 60_000);
 afterAll(async () => {
   await sim?.stop();
   cleanupHelmHome();
@@ -38,7 +38,9 @@ describe.each(helmNames)("charts installed into the Kubernetes API simulator wit
   const bin = HELMS[h];
   const ns = `runner-${h.startsWith("helm4") ? "h4" : "h3"}`;
 
-  it("installs the appliance profile with integrations, keeps generated secrets on upgrade, and passes helm test", async () => {
+  it("installs the appliance profile with integrations, keeps generated secrets on upgrade, and passes helm test", {
+    timeout: 240_000,
+  }, async () => {
     await ok(bin, [
       "install",
       "camel",
@@ -105,7 +107,7 @@ describe.each(helmNames)("charts installed into the Kubernetes API simulator wit
     expect(parsed.info.status).toBe("deployed");
   });
 
-  it("installs and upgrades the agent-only profile", async () => {
+  it("installs and upgrades the agent-only profile", { timeout: 240_000 }, async () => {
     const ons = `${ns}-agent`;
     const args = ["camel-agent", runner, "-n", ons, "-f", `${runner}/values-agent-only.yaml`];
     await ok(bin, ["install", ...args, "--create-namespace", "--set", "agent.licenseToken=t0ken", ...WAIT]);
@@ -122,7 +124,9 @@ describe.each(helmNames)("charts installed into the Kubernetes API simulator wit
     expect(failed.stderr + failed.stdout).toContain("camel-agent-runner-test-agent-link");
   });
 
-  it("installs and upgrades the cloud chart, keeping its generated key-encryption key", async () => {
+  it("installs and upgrades the cloud chart, keeping its generated key-encryption key", {
+    timeout: 240_000,
+  }, async () => {
     const cns = `${ns}-cloud`;
     const args = ["cloud", chartDir("cloud"), "-n", cns, "--set", "database.url=postgres://u:p@db:5432/cloud"];
     await ok(bin, ["install", ...args, "--create-namespace", "--set", "metrics.serviceMonitor.enabled=true", ...WAIT]);
