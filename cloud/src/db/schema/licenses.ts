@@ -1,7 +1,8 @@
 // Customers, their licenses, and the cloud's license-signing keys.
-import type { Entitlements } from "../../../../shared/src/license.ts";
+
 import { sql } from "drizzle-orm";
 import { index, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import type { Entitlements } from "../../../../shared/src/license.ts";
 import { organisations } from "./organisations.ts";
 
 export const customers = pgTable(
@@ -32,7 +33,9 @@ export const licenses = pgTable(
     customerId: text()
       .notNull()
       .references(() => customers.id),
-    state: text({ enum: ["active", "suspended", "revoked"] }).notNull().default("active"),
+    state: text({ enum: ["active", "suspended", "revoked"] })
+      .notNull()
+      .default("active"),
     entitlements: jsonb().$type<Entitlements>().notNull(),
     notes: text().notNull().default(""),
     expiresAt: timestamp({ withTimezone: true }).notNull(),
