@@ -162,8 +162,9 @@ export function RolloutNewPage({ me }) {
       <fieldset class="card">
         <legend>What</legend>
         <div class="field">
-          <label for="r-name">Name <span class="muted">(optional; defaults to the release and channel)</span></label>
-          <input id="r-name" type="text" value=${form.name} onInput=${(e) => set({ name: e.currentTarget.value })} data-search />
+          <label for="r-name">Name</label>
+          <input id="r-name" type="text" value=${form.name} onInput=${(e) => set({ name: e.currentTarget.value })} data-search aria-describedby="r-name-help" />
+          <span id="r-name-help" class="hint">Optional; defaults to the release and channel.</span>
         </div>
         <div class="field">
           <label for="r-release">Release</label>
