@@ -4,8 +4,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
+import WebSocket from "ws";
 import { type Agent, type AgentOptions, createAgent } from "../../agent/src/agent.ts";
-import { MemoryKeyStore } from "../../agent/src/keystore.ts";
+import { generateAgentKey, MemoryKeyStore } from "../../agent/src/keystore.ts";
 import { SimCluster } from "../../agent/src/sim-cluster.ts";
 import { MemoryStateStore } from "../../agent/src/state-store.ts";
 import { loadConfig } from "../../cloud/src/config.ts";
@@ -13,6 +14,8 @@ import type { Database } from "../../cloud/src/db/client.ts";
 import type { DeepPartialGatewayOptions, Gateway } from "../../cloud/src/gateway/gateway.ts";
 import { type RunningCloud, startCloud } from "../../cloud/src/server.ts";
 import { attachTunnel, tunnelRouters } from "../../cloud/src/tunnel/index.ts";
+import { signAgentToken } from "../../shared/src/protocol/agent-token.ts";
+import { LINK_SUBPROTOCOL } from "../../shared/src/protocol/frames.ts";
 
 /** Intervals in milliseconds so tests finish quickly. */
 export const fastGateway: DeepPartialGatewayOptions = {
@@ -186,4 +189,100 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000
     }
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+// ---- raw link clients (no agent): for protocol and security tests ----
+
+export const simFacts = {
+  kubernetesVersion: "v1.31.4",
+  distribution: "k3s",
+  nodeCount: 1,
+  namespace: "camel-ops",
+  mode: "appliance",
+} as const;
+
+export async function enrollRaw(tc: Pick<TunnelCloud, "url">, licenseToken: string) {
+  const key = generateAgentKey();
+  const res = await fetch(`${tc.url}/v1/enroll`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ licenseToken, publicKey: key.publicJwk, facts: simFacts }),
+  });
+  if (res.status !== 201) throw new Error(`enroll failed: ${res.status} ${await res.text()}`);
+  const body = (await res.json()) as { applianceId: string; audience: string; tunnelUrl: string };
+  return { ...body, key };
+}
+
+export type UpgradeOutcome =
+  | { open: true; ws: WebSocket }
+  | { open: false; status: number; reason: string; retryAfterMs?: number };
+
+/** Attempts the upgrade with a bearer token; resolves with the open socket or the HTTP refusal. */
+export function tryUpgrade(
+  tunnelUrl: string,
+  token: string | undefined,
+  protocol = LINK_SUBPROTOCOL,
+): Promise<UpgradeOutcome> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(tunnelUrl, protocol, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      handshakeTimeout: 5_000,
+    });
+    ws.once("unexpected-response", (_req, res) => {
+      res.resume();
+      const ms = res.headers["x-retry-after-ms"];
+      resolve({
+        open: false,
+        status: res.statusCode ?? 0,
+        reason: String(res.headers["x-refused-reason"] ?? ""),
+        ...(ms ? { retryAfterMs: Number(ms) } : {}),
+      });
+      ws.terminate();
+    });
+    ws.once("open", () => resolve({ open: true, ws }));
+    ws.on("error", (err) => reject(err));
+  });
+}
+
+export function helloFor(applianceId: string) {
+  return {
+    type: "hello",
+    v: 1,
+    applianceId,
+    agentVersion: "raw-test",
+    capabilities: [],
+    lastCommandSeq: 0,
+    lastEventSeq: 0,
+    observedGeneration: 0,
+    stateDigest: "",
+  };
+}
+
+/** Opens a session by hand: token, upgrade, hello, welcome. */
+export async function rawSession(enrolled: {
+  applianceId: string;
+  audience: string;
+  tunnelUrl: string;
+  key: ReturnType<typeof generateAgentKey>;
+}): Promise<{ ws: WebSocket; welcome: Record<string, unknown>; closed: Promise<{ code: number; reason: string }> }> {
+  const token = await signAgentToken({
+    applianceId: enrolled.applianceId,
+    audience: enrolled.audience,
+    privateKey: enrolled.key.privateKey,
+  });
+  const out = await tryUpgrade(enrolled.tunnelUrl, token);
+  if (!out.open) throw new Error(`upgrade refused: ${out.status} ${out.reason}`);
+  const ws = out.ws;
+  const closed = new Promise<{ code: number; reason: string }>((r) =>
+    ws.once("close", (code, reason) => r({ code, reason: reason.toString() })),
+  );
+  const welcome = new Promise<Record<string, unknown>>((resolve, reject) => {
+    ws.on("message", (d) => {
+      const f = JSON.parse(d.toString()) as Record<string, unknown>;
+      if (f.type === "welcome") resolve(f);
+    });
+    ws.once("close", (code) => reject(new Error(`closed ${code} before welcome`)));
+  });
+  ws.send(JSON.stringify(helloFor(enrolled.applianceId)));
+  return { ws, welcome: await welcome, closed };
 }
