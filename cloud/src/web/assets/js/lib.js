@@ -195,6 +195,7 @@ const STATUS_GLYPH = {
   suspended: "❚❚",
   revoked: "✖",
   yanked: "✖",
+  disabled: "⊘",
   queued: "○",
   soaking: "◑",
   skipped: "↷",

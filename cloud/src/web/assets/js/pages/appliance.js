@@ -1,5 +1,6 @@
 // One appliance: facts, telemetry charts, commands (with results), support actions and the timeline.
-import { api } from "../api.js";
+import { useEffect, useState } from "preact/hooks";
+import { api, listAll } from "../api.js";
 import { applianceCharts, TimeChart } from "../chart.js";
 import {
   atLeast,
@@ -149,6 +150,69 @@ function Commands({ id, me, online }) {
   </section>`;
 }
 
+/** Operator controls: pin to a release (or follow the channel), disable / enable the appliance. */
+function Manage({ a, me, onChanged }) {
+  const [releases, setReleases] = useState(undefined);
+  const [pin, setPin] = useState(a.pinnedReleaseId ?? "");
+  const act = useAction();
+  useEffect(() => {
+    listAll("/v1/releases", { channel: a.channel || undefined, limit: 200 }, 3).then(
+      (r) => setReleases(r.filter((x) => x.state !== "yanked")),
+      () => setReleases([]),
+    );
+  }, [a.channel]);
+  if (!atLeast(me.role, "operator")) return null;
+  const base = `/v1/appliances/${encodeURIComponent(a.id)}`;
+  const savePin = (e) => {
+    e.preventDefault();
+    act
+      .run(
+        () => api(`${base}/pin`, { method: "POST", body: { releaseId: pin || null } }),
+        pin ? "Appliance pinned" : "Appliance follows its channel again",
+      )
+      .then(onChanged);
+  };
+  const toggle = () => {
+    const disabling = a.state !== "disabled";
+    const reason = disabling
+      ? window.prompt("Disable this appliance? Its tunnel closes and it cannot reconnect until enabled. Reason:", "")
+      : "";
+    if (reason === null) return;
+    act
+      .run(
+        () =>
+          api(`${base}/${disabling ? "disable" : "enable"}`, {
+            method: "POST",
+            body: reason?.trim() ? { reason: reason.trim() } : {},
+          }),
+        disabling ? "Appliance disabled" : "Appliance enabled",
+      )
+      .then(onChanged);
+  };
+  return html`<section aria-labelledby="manage-title" class="block">
+    <h2 id="manage-title">Manage</h2>
+    <div class="card manage">
+      <form class="inline-form" onSubmit=${savePin}>
+        <div class="field">
+          <label for="pin-release">Pinned release</label>
+          <select id="pin-release" value=${pin} onChange=${(e) => setPin(e.currentTarget.value)} aria-describedby="pin-help">
+            <option value="">Not pinned (follows ${a.channel ?? "its channel"})</option>
+            ${(releases ?? []).map((r) => html`<option value=${r.id}>${r.version} · ${r.channel}</option>`)}
+          </select>
+          <span id="pin-help" class="hint">A pinned appliance stays on that release; rollouts leave it out.</span>
+        </div>
+        <button class="btn" type="submit" disabled=${act.busy || pin === (a.pinnedReleaseId ?? "")}>Save pin</button>
+      </form>
+      <div class="toolbar">
+        <button class=${`btn ${a.state === "disabled" ? "btn-primary" : "btn-danger"}`} type="button" disabled=${act.busy} onClick=${toggle}>
+          ${a.state === "disabled" ? "Enable appliance" : "Disable appliance"}
+        </button>
+      </div>
+      <${ErrorBox} error=${act.error} />
+    </div>
+  </section>`;
+}
+
 function Timeline({ id }) {
   const tl = usePoll(
     () => api(`/v1/fleet/appliances/${encodeURIComponent(id)}/timeline`, { query: { limit: 30 } }),
@@ -208,6 +272,7 @@ export function AppliancePage({ id, me }) {
     ${a ? html`<${Facts} a=${a} now=${now} />` : null}
     ${a ? html`<${Charts} id=${id} />` : null}
     ${a ? html`<${Commands} id=${id} me=${me} online=${a.status !== "offline"} />` : null}
+    ${a ? html`<${Manage} a=${a} me=${me} onChanged=${detail.refresh} />` : null}
     ${a ? html`<${Timeline} id=${id} />` : null}
   </section>`;
 }

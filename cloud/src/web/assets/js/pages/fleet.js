@@ -17,7 +17,17 @@ import {
   usePoll,
 } from "../lib.js";
 
-const FILTER_KEYS = ["q", "status", "channel", "customerId", "tag", "version", "k8sVersion", "sort"];
+const FILTER_KEYS = [
+  "q",
+  "status",
+  "channel",
+  "customerId",
+  "tag",
+  "version",
+  "k8sVersion",
+  "minVersionsBehind",
+  "sort",
+];
 const PAGE_SIZE = 50;
 
 const COLUMNS = [
@@ -122,6 +132,16 @@ function Filters({ filters, onChange, channels, customers }) {
     ${text("tag", "Customer tag", "e.g. eu")}
     ${text("version", "Chart version", "e.g. 1.4.2")}
     ${text("k8sVersion", "Kubernetes", "e.g. v1.31")}
+    ${sel(
+      "minVersionsBehind",
+      "Behind",
+      [
+        ["1", "1 or more"],
+        ["2", "2 or more"],
+        ["5", "5 or more"],
+      ],
+      "Any",
+    )}
     <div class="field field-actions">
       <button class="btn" type="button" disabled=${!active}
         onClick=${() => {
