@@ -41,7 +41,7 @@ describe.each(helmNames)("charts installed into the Kubernetes API simulator wit
   it("installs the appliance profile with integrations, keeps generated secrets on upgrade, and passes helm test", {
     timeout: 240_000,
   }, async () => {
-    await ok(bin, [
+    const notes = await ok(bin, [
       "install",
       "camel",
       runner,
@@ -54,6 +54,10 @@ describe.each(helmNames)("charts installed into the Kubernetes API simulator wit
       fixture,
       ...WAIT,
     ]);
+    // NOTES tell the admin where the console is and how to read its password
+    expect(notes).toContain(
+      `kubectl -n ${ns} get secret camel-runner-console -o jsonpath='{.data.password}' | base64 -d`,
+    );
     const deploy = sim.get("Deployment", ns, "camel-runner-orders") as { status?: { readyReplicas?: number } };
     expect(deploy.status?.readyReplicas).toBe(2);
     expect(sim.get("StatefulSet", ns, "camel-runner-victoriametrics")).toBeDefined();
