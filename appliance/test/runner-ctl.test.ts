@@ -265,6 +265,10 @@ function makeBundle(
   write(join(dir, "runner-ctl.mjs"), `// runner-ctl ${o.version}\n`);
   write(join(dir, "jwks.json"), JSON.stringify(a.jwks));
   cpSync(FIXTURE_CHART, join(dir, "charts/runner"), { recursive: true });
+  if (o.image) {
+    mkdirSync(join(dir, "images"), { recursive: true });
+    writeFileSync(join(dir, "images/runner-images-amd64.tar.zst"), o.image);
+  }
   const chartYaml = join(dir, "charts/runner/Chart.yaml");
   write(chartYaml, readFileSync(chartYaml, "utf8").replace(/^version: .*$/m, `version: ${o.chartVersion}`));
   if (o.extraWorkloads) {
@@ -573,7 +577,8 @@ describe("backup and restore", () => {
 
 describe("update", () => {
   it("verifies the bundle, backs up, upgrades and records the new version", async () => {
-    const bundle = makeBundle(a, { version: "1.1.0", chartVersion: "0.2.0" });
+    const image = randomBytes(4096);
+    const bundle = makeBundle(a, { version: "1.1.0", chartVersion: "0.2.0", image });
     const r = await cli(a, ["update", "--bundle", bundle, "--timeout", "60s", "--json"]);
     expect(r.err).toContain("[2/5] backing up first");
     expect(r.code).toBe(0);
@@ -591,6 +596,9 @@ describe("update", () => {
     ).toEqual(["billing", "orders"]);
     expect(readFileSync(join(a.root, "etc/camel-runner/runner.conf"), "utf8")).toContain("BUNDLE_VERSION=1.1.0");
     expect(readFileSync(join(a.root, "usr/local/lib/camel-runner/runner-ctl.mjs"), "utf8")).toContain("1.1.0");
+    // the new images are where K3s imports them, and K3s was restarted to pick them up
+    expect(readFileSync(join(a.root, "var/lib/rancher/k3s/agent/images/runner-images-amd64.tar.zst"))).toEqual(image);
+    expect(readFileSync(a.calls, "utf8")).toContain("systemctl restart k3s");
   }, 120_000);
 
   it("rolls back by itself when the new version does not become healthy", async () => {

@@ -3,7 +3,8 @@
 // PEM private keys, URL passwords, bearer tokens) is replaced by pattern.
 export const REDACTED = "[REDACTED]";
 
-const SECRET_KEY = "[A-Za-z0-9_.-]*(?:password|passwd|pwd|secret|token|apikey|api[_-]key|private[_-]?key|credential|passphrase|auth)[A-Za-z0-9_.-]*";
+const SECRET_KEY =
+  "[A-Za-z0-9_.-]*(?:password|passwd|pwd|secret|token|apikey|api[_-]key|private[_-]?key|credential|passphrase|auth)[A-Za-z0-9_.-]*";
 
 const PATTERNS: Array<[RegExp, string | ((...m: string[]) => string)]> = [
   // PEM private keys

@@ -5,6 +5,7 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -99,6 +100,17 @@ export async function update(ctx: Ctx, o: UpdateOptions): Promise<number> {
       if (!existsSync(src) || (dest.endsWith("helm") && ctx.env.RUNNER_HELM)) continue;
       const s = await swapFile(src, dest, mode);
       if (s) swaps.push(s);
+    }
+    // new images: K3s imports tarballs from agent/images at start (and while running, since v1.32)
+    const images = join(b.dir, "images");
+    if (existsSync(images)) {
+      for (const f of readdirSync(images)) {
+        const s = await swapFile(join(images, f), join(p.k3sData, "agent", "images", f), 0o644);
+        if (s) {
+          swaps.push(s);
+          k3sChanged = true;
+        }
+      }
     }
     const chartDir = ctx.settings.chartDir;
     const prevChart = `${chartDir}.prev`;
