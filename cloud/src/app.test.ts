@@ -100,4 +100,54 @@ describe("app", () => {
     }
     expect(checked).toBeGreaterThanOrEqual(15);
   });
+
+  it("every /v1 operation with a body refuses an oversized one with 413, before anything else", async () => {
+    const doc = await (await t.call("GET", "/openapi.json")).json();
+    const big = JSON.stringify({ name: "x".repeat(t.deps.bodyLimitBytes + 1) });
+    let checked = 0;
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
+      if (!path.startsWith("/v1/")) continue;
+      for (const method of Object.keys(ops).filter((m) => ["post", "put", "patch"].includes(m))) {
+        const url = path.replace(/\{[^}]+\}/g, "x_00000000000000000000000000");
+        const res = await t.app.request(url, {
+          method: method.toUpperCase(),
+          headers: { "content-type": "application/json", authorization: `Bearer ${t.org.admin}` },
+          body: big,
+        });
+        expect(res.status, `${method} ${path}`).toBe(413);
+        expect((await res.json()).error.code).toBe("PAYLOAD_TOO_LARGE");
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(8);
+  });
+
+  it("viewers cannot change anything and operators cannot manage keys (403 on every such route)", async () => {
+    const viewer = await t.org.key("viewer");
+    const operator = await t.org.key("operator");
+    const doc = await (await t.call("GET", "/openapi.json")).json();
+    const mine = ["/v1/customers", "/v1/licenses", "/v1/api-keys", "/v1/signing-keys"];
+    let checked = 0;
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
+      if (!mine.some((p) => path.startsWith(p))) continue;
+      const adminOnly = path.startsWith("/v1/api-keys") || path.startsWith("/v1/signing-keys");
+      for (const method of Object.keys(ops)) {
+        const url = path.replace(/\{[^}]+\}/g, "x_00000000000000000000000000");
+        const init = (key: string) => ({
+          method: method.toUpperCase(),
+          headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+          body: ["get", "delete"].includes(method) ? undefined : "{}",
+        });
+        if (method !== "get") {
+          expect((await t.app.request(url, init(viewer))).status, `viewer ${method} ${path}`).toBe(403);
+          checked++;
+        }
+        if (adminOnly) {
+          expect((await t.app.request(url, init(operator))).status, `operator ${method} ${path}`).toBe(403);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(14);
+  });
 });

@@ -165,6 +165,25 @@ describe.each(testDbKinds)("licenses ($name)", (kind) => {
     expect(audit.items[0].targetId).toBe(first.kid);
   });
 
+  it("two concurrent first tokens of an organisation share one new signing key", async () => {
+    const org = await t.newOrg("concurrent");
+    const op = await org.key("operator");
+    const cus = (await (await t.call("POST", "/v1/customers", { key: op, body: { name: "C" } })).json()).id;
+    const lic = (
+      await (
+        await t.call("POST", "/v1/licenses", { key: op, body: { customerId: cus, expiresAt: inAYear(), entitlements } })
+      ).json()
+    ).id;
+    const [a, b] = await Promise.all([
+      t.call("GET", `/v1/licenses/${lic}/token`, { key: op }),
+      t.call("GET", `/v1/licenses/${lic}/token`, { key: op }),
+    ]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect((await a.json()).kid).toBe((await b.json()).kid);
+    const keys = await (await t.call("GET", "/v1/signing-keys", { key: org.admin })).json();
+    expect(keys.items).toHaveLength(1);
+  });
+
   it("signing keys are stored encrypted, never as plain private JWKs", async () => {
     const { signingKeys } = await import("../../db/schema/index.ts");
     const rows = await t.deps.db.select().from(signingKeys);
