@@ -36,10 +36,12 @@ export async function seedFleet(
     tags?: (i: number) => string[];
     online?: boolean;
     now: Date;
+    /** an existing organisation (one is made otherwise) */
+    orgId?: string;
   },
 ): Promise<Fleet> {
-  const orgId = newId("organisation");
-  await db.insert(organisations).values({ id: orgId, name: `org ${orgId.slice(-6)}` });
+  const orgId = opts.orgId ?? newId("organisation");
+  if (!opts.orgId) await db.insert(organisations).values({ id: orgId, name: `org ${orgId.slice(-6)}` });
   const nCustomers = opts.customers ?? Math.min(10, opts.n);
   const customerIds: string[] = [];
   const licenseIds: string[] = [];

@@ -120,7 +120,10 @@ export async function queryFleet(db: DbOrTx, orgId: string, input: FleetListInpu
       pinnedReleaseId: fleetAppliances.pinnedReleaseId,
       versionsBehind: behindExpr,
       kubernetesVersion: k8sExpr,
-      sortKey: sql<string>`${key}::text`,
+      sortKey:
+        field === "lastSeen"
+          ? sql<string>`to_char(${key} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+          : sql<string>`${key}::text`,
     })
     .from(appliances)
     .innerJoin(customers, eq(customers.id, appliances.customerId))
@@ -131,8 +134,7 @@ export async function queryFleet(db: DbOrTx, orgId: string, input: FleetListInpu
     .limit(input.limit + 1);
   const page = rows.slice(0, input.limit);
   const last = page[page.length - 1];
-  const nextCursor =
-    rows.length > input.limit && last ? encodeFleetCursor({ k: toCursorKey(field, last.sortKey), id: last.id }) : null;
+  const nextCursor = rows.length > input.limit && last ? encodeFleetCursor({ k: last.sortKey, id: last.id }) : null;
   return {
     items: page.map(({ customerId, customerName, sortKey: _s, ...r }) => ({
       ...r,
@@ -141,10 +143,6 @@ export async function queryFleet(db: DbOrTx, orgId: string, input: FleetListInpu
     nextCursor,
   };
 }
-
-// timestamps travel as ISO text in the cursor; Postgres casts them back
-const toCursorKey = (field: string, k: string) =>
-  field === "lastSeen" ? new Date(k.replace(" ", "T")).toISOString() : k;
 
 export async function fleetSummary({ ctx }: { ctx: ServiceContext }) {
   assertRole(ctx.actor, "viewer");
