@@ -44,28 +44,26 @@ function need(value: string | undefined, flag: string): string {
   return value;
 }
 
+const parse = (args: string[]) =>
+  parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      name: { type: "string" },
+      "key-name": { type: "string" },
+      org: { type: "string" },
+      role: { type: "string" },
+      id: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+
+/** Runs one CLI command; returns the exit code (0 ok, 1 failure, 2 usage). */
 export async function runAdminCli(argv: string[], env: Record<string, string | undefined>): Promise<number> {
-  let parsed: ReturnType<
-    typeof parseArgs<{
-      options: Record<string, { type: "string" | "boolean"; short?: string }>;
-      allowPositionals: true;
-      args: string[];
-    }>
-  >;
+  let parsed: ReturnType<typeof parse>;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        name: { type: "string" },
-        "key-name": { type: "string" },
-        org: { type: "string" },
-        role: { type: "string" },
-        id: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
+    parsed = parse(argv);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n\n${usage}\n`);
     return EXIT_USAGE;
@@ -101,12 +99,8 @@ export async function runAdminCli(argv: string[], env: Record<string, string | u
 
   let database: Awaited<ReturnType<typeof openDatabase>> | undefined;
   try {
-    const str = (v: unknown) => (typeof v === "string" ? v : undefined);
     // Validate arguments before touching the database.
-    const name = str(values.name);
-    const org = str(values.org);
-    const role = str(values.role);
-    const id = str(values.id);
+    const { name, org, role, id } = values;
     if (command === "create-org") need(name, "--name");
     if (command === "create-key" || command === "list-keys" || command === "revoke-key") need(org, "--org");
     if (command === "create-key" && !roles.includes(need(role, "--role") as Role)) {
@@ -148,7 +142,7 @@ export async function runAdminCli(argv: string[], env: Record<string, string | u
       case "create-org": {
         const created = await createOrganisation(db, {
           name: name!,
-          adminKeyName: str(values["key-name"]) ?? "first admin key",
+          adminKeyName: values["key-name"] ?? "first admin key",
           actorName: "cli",
           at,
         });
@@ -173,7 +167,7 @@ export async function runAdminCli(argv: string[], env: Record<string, string | u
         if (!(await getOrganisation(db, org!))) throw new Error(`no organisation ${org}`);
         const { row, secret } = await createApiKey({
           ctx: { deps, actor: actorFor(org!) },
-          input: { name: str(values.name) ?? `${role} key`, role: role as Role },
+          input: { name: name ?? `${role} key`, role: role as Role },
         });
         out.print(`Created ${row.role} key ${row.id} (${row.prefix}). Shown once, store it now:\n\n    ${secret}\n`, {
           ...keyJson(row),

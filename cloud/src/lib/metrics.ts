@@ -44,7 +44,6 @@ export function metricsMiddleware(registry: Registry): MiddlewareHandler<AppEnv>
       } catch {
         // no route matched
       }
-      if (c.res.status === 404 && route === "unmatched") route = "unmatched";
       const labels = { method: c.req.method, route, status: String(c.res.status) };
       requests.inc(labels);
       durations.observe(labels, (performance.now() - started) / 1000);
