@@ -142,6 +142,7 @@ export class Api {
       ns = ns ?? bodyNs;
       o.metadata.namespace = ns;
     } else delete o.metadata.namespace;
+    if (def.virtual) return this.review(def, o);
     if (!o.metadata.name) {
       if (!o.metadata.generateName) {
         throw errors.invalid(def.kind, "", "metadata.name: Required value: name or generateName is required");
@@ -163,7 +164,6 @@ export class Api {
         );
       }
     }
-    if (def.virtual) return this.review(def, o);
     this.checkNamespace(def, ns);
     const key = resourceKey(def);
     if (this.store.get(key, def.namespaced ? ns : undefined, name))

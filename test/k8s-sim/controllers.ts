@@ -13,6 +13,8 @@ export interface Fault {
   type: "never-ready" | "crash-loop" | "image-pull" | "slow" | "fail";
   /** For "slow": how long until Ready. For "crash-loop": time between restarts (default 1000). */
   delayMs?: number;
+  /** Only pods with a container running this image are affected (e.g. a bad release's tag). */
+  image?: string;
 }
 
 export interface ControllerSwitches {
@@ -187,6 +189,13 @@ export class Controllers {
 
   /** The fault for a pod: its own, or its controller's (a ReplicaSet's owner Deployment counts too). */
   faultFor(pod: Obj): Fault | undefined {
+    const f = this.rawFaultFor(pod);
+    if (!f?.image) return f;
+    const images = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((c: Obj) => c.image);
+    return images.includes(f.image) ? f : undefined;
+  }
+
+  private rawFaultFor(pod: Obj): Fault | undefined {
     const ns = pod.metadata.namespace as string;
     const own = this.faults.get(this.faultKey("Pod", ns, pod.metadata.name));
     if (own) return own;

@@ -37,6 +37,8 @@ export interface ServerContext {
   /** Open streaming responses (watches, log follows), ended on stop. */
   streams: Set<ServerResponse>;
   onRequest?: (line: string) => void;
+  /** Test controls under `/k8s-sim/v1/<action>` (POST, JSON body), for clients in other processes. */
+  admin?: (action: string, body: Obj) => unknown;
 }
 
 function send(res: ServerResponse, code: number, body: unknown, contentType = "application/json"): void {
@@ -140,6 +142,12 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
   const accept = String(req.headers.accept ?? "");
   const segs = path.split("/").filter(Boolean);
   const reg = ctx.api.registry;
+
+  if (segs[0] === "k8s-sim" && segs[1] === "v1" && segs[2] && ctx.admin && method === "POST") {
+    const body = (parseBody(await readBody(req), "application/json") ?? {}) as Obj;
+    send(res, 200, ctx.admin(segs[2], body) ?? { ok: true });
+    return;
+  }
 
   if (segs[0] === "openapi") {
     if (segs[1] === "v3" && segs.length === 2) return send(res, 200, openApiIndex(reg));

@@ -87,6 +87,7 @@ export class KubeSim {
       hostPort: () => `${this.opts.host ?? "127.0.0.1"}:${this.port}`,
       streams: this.streams,
       onRequest: this.opts.log,
+      admin: (action, body) => this.admin(action, body),
     });
     const tls = https ? generateTls() : undefined;
     this.caPem = tls?.caPem ?? generateCaPlaceholder();
@@ -370,6 +371,29 @@ preferences: {}
       };
       check();
     });
+  }
+
+  /** The HTTP test controls (`POST /k8s-sim/v1/<action>`), mirroring the methods above. */
+  private admin(action: string, b: Obj): unknown {
+    switch (action) {
+      case "fault":
+        this.injectFault(b.kind, b.namespace, b.name, b.fault);
+        return { ok: true };
+      case "clear-fault":
+        this.clearFault(b.kind, b.namespace, b.name);
+        return { ok: true };
+      case "log":
+        this.writePodLog(b.namespace, b.pod, b.container, b.text);
+        return { ok: true };
+      case "node-condition":
+        return this.setNodeCondition(b.node, b.type, b.status, b.reason, b.message);
+      case "seed":
+        return this.seed(b);
+      case "compact":
+        this.compact();
+        return { ok: true };
+    }
+    throw new ApiError(404, "NotFound", `unknown k8s-sim action ${action}`);
   }
 
   private requireControllers(): Controllers {

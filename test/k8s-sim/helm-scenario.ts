@@ -1,5 +1,5 @@
-// The real helm 4.1.4 and helm 3.17.3 against the simulator: install, upgrade, rollback, history,
-// status, test and uninstall of the fixture chart, with --wait served by the simulated controllers.
+// The helm scenario both helm test files run: install, upgrade, rollback, history, status, test and
+// uninstall of the fixture chart, with --wait served by the simulated controllers.
 
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -10,10 +10,8 @@ import { KubeSim, type Obj } from "./index.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const CHART = join(import.meta.dirname, "fixtures/sim-chart");
-const HELMS = [
-  ["helm 4", join(ROOT, ".tools/helm4/helm")],
-  ["helm 3", join(ROOT, ".tools/helm3/helm")],
-] as const;
+export const HELM4 = join(ROOT, ".tools/helm4/helm");
+export const HELM3 = join(ROOT, ".tools/helm3/helm");
 
 interface Run {
   code: number;
@@ -30,7 +28,7 @@ function run(bin: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60
   });
 }
 
-for (const [label, bin] of HELMS) {
+export function helmScenario(label: "helm 4" | "helm 3", bin: string): void {
   describe.skipIf(!existsSync(bin))(label, () => {
     let sim: KubeSim;
     let home: string;
@@ -138,12 +136,40 @@ for (const [label, bin] of HELMS) {
     });
 
     it("fails upgrade --wait when the new pods never become ready", async () => {
-      sim.injectFault("Deployment", ns, `${release}-web`, { type: "never-ready" });
+      sim.injectFault("Deployment", ns, `${release}-web`, { type: "never-ready", image: "nginx:1.29" });
       const r = await helm("upgrade", release, CHART, "-n", ns, "--wait", "--timeout", "3s", "--set", "image.tag=1.29");
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/context deadline exceeded|timed out|not ready|InProgress/i);
       const status = await helm("status", release, "-n", ns, "-o", "json");
       expect((JSON.parse(status.stdout) as Obj).info.status).toBe("failed");
+    });
+
+    it("rolls a failed upgrade back when asked to (--atomic / --rollback-on-failure)", async () => {
+      const flag = label === "helm 4" ? "--rollback-on-failure" : "--atomic";
+      const r = await helm(
+        "upgrade",
+        release,
+        CHART,
+        "-n",
+        ns,
+        flag,
+        "--wait",
+        "--timeout",
+        "3s",
+        "--set",
+        "image.tag=1.29",
+      );
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/rolled back|rollback/i);
+      const status = await helm("status", release, "-n", ns, "-o", "json");
+      expect((JSON.parse(status.stdout) as Obj).info.status).toBe("deployed");
+      expect(deployment().spec.template.spec.containers[0].image).toBe("nginx:1.27");
+      await sim.waitFor(
+        "Deployment",
+        ns,
+        `${release}-web`,
+        (d) => d.status?.readyReplicas === 1 && d.status?.replicas === 1,
+      );
       sim.clearFault("Deployment", ns, `${release}-web`);
     });
 
