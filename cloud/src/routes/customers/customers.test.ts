@@ -91,6 +91,7 @@ describe.each(testDbKinds)("customers ($name)", (kind) => {
 
     const unknownField = await t.call("POST", "/v1/customers", { key: operator, body: { name: "x", orgId: "org_x" } });
     expect(unknownField.status).toBe(400);
+    expect((await unknownField.json()).error.details.issues).toEqual([{ field: "orgId", message: "unknown field" }]);
 
     const empty = await t.call("PATCH", "/v1/customers/cus_x", { key: operator, body: {} });
     expect(empty.status).toBe(400);
