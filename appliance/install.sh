@@ -65,6 +65,7 @@ Options:
   --no-proxy <list>        addresses that bypass the proxy (the cluster ranges are required)
   --ca-file <file>         extra CA certificate (PEM) to trust, e.g. of a TLS-inspecting proxy
   --tls-san <name>         extra name or address for the hub's certificate (repeatable)
+  --cloud-url <url>        hub only: the vendor's cloud, when your vendor gives one (default: the chart's)
   --dry-run                check and print the plan; change nothing
   --uninstall              remove K3s, the appliance and ALL volume data (backups are kept)
   --yes                    do not ask for confirmation
@@ -117,17 +118,18 @@ parse_args() {
   OPT_NO_PROXY_SET=
   OPT_CA_FILE=
   OPT_TLS_SAN=
+  OPT_CLOUD_URL=
   DRY_RUN=
   UNINSTALL=
   ASSUME_YES=
   while [ $# -gt 0 ]; do
     case $1 in
-      --role | --token | --token-file | --hub-ip | --airgap-bundle | --bundle-url | --proxy | --no-proxy | --ca-file | --tls-san)
+      --role | --token | --token-file | --hub-ip | --airgap-bundle | --bundle-url | --proxy | --no-proxy | --ca-file | --tls-san | --cloud-url)
         [ $# -ge 2 ] || usage_error "$1 needs a value"
         set_option "$1" "$2"
         shift 2
         ;;
-      --role=* | --token=* | --token-file=* | --hub-ip=* | --airgap-bundle=* | --bundle-url=* | --proxy=* | --no-proxy=* | --ca-file=* | --tls-san=*)
+      --role=* | --token=* | --token-file=* | --hub-ip=* | --airgap-bundle=* | --bundle-url=* | --proxy=* | --no-proxy=* | --ca-file=* | --tls-san=* | --cloud-url=*)
         set_option "${1%%=*}" "${1#*=}"
         shift
         ;;
@@ -180,6 +182,7 @@ set_option() {
     --no-proxy) OPT_NO_PROXY=$2 && OPT_NO_PROXY_SET=1 ;;
     --ca-file) OPT_CA_FILE=$2 ;;
     --tls-san) OPT_TLS_SAN="${OPT_TLS_SAN:+$OPT_TLS_SAN,}$2" ;;
+    --cloud-url) OPT_CLOUD_URL=$2 ;;
   esac
 }
 
@@ -246,6 +249,12 @@ resolve_settings() {
   if [ -n "$OPT_TLS_SAN" ]; then
     TLS_SAN=$OPT_TLS_SAN
   fi
+
+  CLOUD_URL=${OPT_CLOUD_URL:-$(conf_get CLOUD_URL)}
+  case $CLOUD_URL in
+    '' | https://*) ;;
+    *) usage_error "--cloud-url must start with https://" ;;
+  esac
 
   NODE_NAME=$(conf_get NODE_NAME)
   if [ -z "$NODE_NAME" ]; then
@@ -1079,6 +1088,7 @@ write_helm_values() {
     echo "# Written by $PRODUCT install.sh from $CONF_DIR/runner.conf (the license and CA are passed as files)."
     echo "mode: appliance"
     echo "agent:"
+    [ -z "$CLOUD_URL" ] || echo "  cloudUrl: \"$CLOUD_URL\""
     echo "  proxy:"
     echo "    httpsProxy: \"$PROXY\""
     echo "    httpProxy: \"$PROXY\""
@@ -1146,6 +1156,7 @@ save_settings() {
     echo "NODE_NAME=$NODE_NAME"
     echo "HUB_IP=$HUB_IP"
     echo "TLS_SAN=$TLS_SAN"
+    echo "CLOUD_URL=$CLOUD_URL"
     echo "HTTP_PROXY=$PROXY"
     echo "HTTPS_PROXY=$PROXY"
     echo "NO_PROXY=$NO_PROXY_VALUE"

@@ -10,7 +10,7 @@ REAL_TOOLS="sh cat cp mv rm mkdir chmod cmp diff find sort od tr head tail cut d
   tar gzip awk sed grep openssl sha256sum readlink ln env id kill wc printf dirname basename node touch ls"
 
 make_sandbox_path() {
-  mkdir -p "$SANDBOX_BIN" "$STUBS"
+  mkdir -p "$SANDBOX_BIN"
   for tool in $REAL_TOOLS; do
     real=$(command -v "$tool" 2>/dev/null || true)
     case $real in /*) ln -sf "$real" "$SANDBOX_BIN/$tool" ;; esac
@@ -134,13 +134,10 @@ common_setup() {
   export STUB_LOG="$BATS_TEST_TMPDIR/calls.log"
   export STUB_STATE="$BATS_TEST_TMPDIR/state"
   export TMPDIR="$BATS_TEST_TMPDIR"
-  SANDBOX_BIN="$BATS_TEST_TMPDIR/sandbox-bin"
+  SANDBOX_BIN="$BATS_FILE_TMPDIR/sandbox-bin"
   STUBS="$BATS_TEST_TMPDIR/stubs"
-  mkdir -p "$STUB_STATE"
+  mkdir -p "$STUB_STATE" "$STUBS"
   : >"$STUB_LOG"
-  # xargs is needed by the bundle builder only, not by install.sh
-  REAL_TOOLS="$REAL_TOOLS xargs"
-  make_sandbox_path
   default_stubs
   plant_host
   export PATH="$STUBS:$SANDBOX_BIN"
@@ -151,6 +148,10 @@ common_setup() {
 }
 
 common_setup_file() {
+  # links to the real tools, made once per file (xargs: only the bundle builder needs it)
+  SANDBOX_BIN="$BATS_FILE_TMPDIR/sandbox-bin"
+  REAL_TOOLS="$REAL_TOOLS xargs"
+  make_sandbox_path
   export BUNDLE_KEYS="$BATS_FILE_TMPDIR/keys"
   mkdir -p "$BUNDLE_KEYS"
   openssl genpkey -algorithm ed25519 -out "$BUNDLE_KEYS/release.key" 2>/dev/null

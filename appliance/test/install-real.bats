@@ -69,11 +69,13 @@ setup() {
 }
 
 @test "the bundled runner-ctl accepts a valid license, and real helm renders charts/runner with install.sh's values" {
-  run sh "$INSTALL_SH" --role hub --token-file "$REAL/valid.jwt" --airgap-bundle "$BUNDLE" --proxy http://proxy.corp:3128
+  run sh "$INSTALL_SH" --role hub --token-file "$REAL/valid.jwt" --airgap-bundle "$BUNDLE" --proxy http://proxy.corp:3128 \
+    --cloud-url https://cloud.vendor.example
   [ "$status" -eq 0 ]
   [[ "$output" == *"License valid: Acme Corp, license lic_1, expires"* ]]
   grep -q 'kind: Deployment' "$STUB_STATE/rendered.yaml"
   grep -q 'value: "http://proxy.corp:3128"' "$STUB_STATE/rendered.yaml"
+  grep -q 'https://cloud.vendor.example' "$STUB_STATE/rendered.yaml"
 }
 
 @test "the bundled runner-ctl refuses an expired license, and nothing changes" {

@@ -255,6 +255,7 @@ function makeBundle(
     extraWorkloads?: string[];
     tamper?: boolean;
     key?: Appliance["releaseKey"];
+    image?: Buffer;
   },
 ) {
   const dir = mkdtempSync(join(a.root, "bundle-src-"));
@@ -765,6 +766,21 @@ describe("config set", () => {
     expect(values.integrations).toHaveLength(2);
   }, 60_000);
 
+  it("sets an extra CA: stored, and given to the agent", async () => {
+    const pem = "-----BEGIN CERTIFICATE-----\nMIIBproxyca\n-----END CERTIFICATE-----\n";
+    writeFileSync(join(a.root, "proxy-ca.pem"), pem);
+    const r = await cli(a, ["config", "set", "ca", join(a.root, "proxy-ca.pem"), "--timeout", "60s"]);
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(a.root, "etc/camel-runner/ca.pem"), "utf8")).toBe(pem);
+    expect(readFileSync(join(a.root, "etc/camel-runner/runner.conf"), "utf8")).toContain(
+      "CA_FILE=/etc/camel-runner/ca.pem",
+    );
+    expect((await helmJson(sim, ["get", "values", "runner"])).agent.caBundle.pem).toBe(pem);
+    const notPem = await cli(a, ["config", "set", "ca", join(a.root, "etc/camel-runner/runner.conf")]);
+    expect(notPem.code).toBe(2);
+    expect(notPem.err).toContain("is not a PEM certificate");
+  }, 60_000);
+
   it("refuses a NO_PROXY without the cluster ranges", async () => {
     const r = await cli(a, ["config", "set", "proxy", "http://p:3128", "--no-proxy", "localhost"]);
     expect(r.code).toBe(2);
@@ -796,4 +812,51 @@ describe("preflight", () => {
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.out).checks).toContainEqual({ name: "machine hub", result: "fail", detail: "not ready" });
   });
+});
+
+describe("with the real charts/runner", () => {
+  it.skipIf(!existsSync(join(repo, "charts/runner/Chart.yaml")))(
+    "status and logs find the chart's integrations by their labels",
+    async () => {
+      await exec(HELM, ["uninstall", "runner", "--namespace", NS, "--kubeconfig", sim.kubeconfigPath, "--wait"]);
+      const chart = join(a.root, "usr/local/lib/camel-runner/charts/runner");
+      rmSync(chart, { recursive: true, force: true });
+      cpSync(join(repo, "charts/runner"), chart, { recursive: true });
+      const values = join(a.root, "real-values.json");
+      writeFileSync(
+        values,
+        JSON.stringify({
+          agent: { licenseToken: a.token },
+          integrations: [{ name: "orders", routes: { "orders.camel.yaml": "- route:\n    from: {uri: timer:t}\n" } }],
+        }),
+      );
+      await exec(HELM, [
+        "upgrade",
+        "--install",
+        "runner",
+        chart,
+        "--namespace",
+        NS,
+        "--create-namespace",
+        "--kubeconfig",
+        sim.kubeconfigPath,
+        "--values",
+        join(chart, "values-appliance.yaml"),
+        "--values",
+        values,
+        "--wait",
+        "--timeout",
+        "90s",
+      ]);
+      const s = JSON.parse((await cli(a, ["status", "--json"])).out);
+      expect(s.release).toMatchObject({ status: "deployed", revision: 1 });
+      expect(s.integrations).toEqual([
+        expect.objectContaining({ name: "orders", state: "running", exchanges: 120, failed: 3 }),
+      ]);
+      const pod = sim.list("Pod", NS, { labelSelector: "camel-ops.io/integration=orders" })[0];
+      sim.writePodLog(NS, pod?.metadata.name, "camel", "Apache Camel started\n");
+      expect((await cli(a, ["logs", "orders"])).out).toBe("Apache Camel started\n");
+    },
+    120_000,
+  );
 });

@@ -36,6 +36,6 @@ describe("appliance/install.sh", () => {
       expect(res.error).toBeUndefined();
       expect(res.status).toBe(0);
     },
-    180_000,
+    600_000,
   );
 });
