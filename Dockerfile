@@ -1,5 +1,6 @@
 # The cloud control plane. Node 24 runs our TypeScript directly (type stripping; the code is written for it:
 # erasable syntax only, `.ts` import extensions, `import type`), so the image needs neither tsx nor a build step.
+# (Checked outside Docker: Node 24.21 runs cloud/src/main.ts and admin-cli.ts on `npm ci --omit=dev` dependencies.)
 # Build: docker build -t camel-ops-cloud .   Run: see docker-compose.dev.yml and docs/cloud.md.
 FROM node:24-slim AS deps
 WORKDIR /app

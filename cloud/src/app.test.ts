@@ -15,6 +15,13 @@ describe("app", () => {
   it("answers /healthz and /readyz", async () => {
     expect(await (await t.call("GET", "/healthz")).json()).toEqual({ status: "ok" });
     expect(await (await t.call("GET", "/readyz")).json()).toEqual({ status: "ready" });
+    t.deps.draining = true;
+    try {
+      expect((await t.call("GET", "/readyz")).status).toBe(503);
+      expect((await t.call("GET", "/healthz")).status).toBe(200);
+    } finally {
+      t.deps.draining = false;
+    }
   });
 
   it("exposes Prometheus metrics by route pattern and status, plus process metrics", async () => {

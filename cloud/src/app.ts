@@ -86,6 +86,7 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}) {
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {
+    if (deps.draining) return c.json({ status: "not-ready", reason: "shutting down" }, 503);
     try {
       await pingDatabase(deps.db);
       return c.json({ status: "ready" });

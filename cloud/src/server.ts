@@ -134,6 +134,7 @@ export async function startCloud(config: Config, overrides: StartOverrides = {})
     let stopping: Promise<void> | undefined;
     const stop = () => {
       stopping ??= (async () => {
+        deps.draining = true;
         for (const cleanup of cleanups.reverse()) {
           await Promise.resolve(cleanup()).catch((err) => logger.error({ err }, "attach cleanup failed"));
         }

@@ -37,6 +37,8 @@ export interface AppDeps {
   authThrottle: AuthThrottle;
   /** Take the client IP from X-Forwarded-For (only behind a proxy you trust) */
   trustProxy: boolean;
+  /** Set when the process is stopping: /readyz answers 503 so load balancers stop sending new work */
+  draining?: boolean;
 }
 
 export interface AppEnv {
