@@ -13,6 +13,7 @@ import { auditRouter } from "./routes/audit/index.ts";
 import { customersRouter } from "./routes/customers/index.ts";
 import { licensesRouter } from "./routes/licenses/index.ts";
 import { signingKeysRouter } from "./routes/signing-keys/index.ts";
+import { supportRouter } from "./routes/support/index.ts";
 import { webRouter } from "./web/index.ts";
 
 export interface CreateAppOptions {
@@ -106,6 +107,7 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}) {
   app.route("/", auditRouter);
   app.route("/", licensesRouter);
   app.route("/", signingKeysRouter);
+  app.route("/", supportRouter);
   for (const router of options.routers ?? []) app.route("/", router);
   app.route("/", webRouter()); // the fleet web UI (/, /fleet, ..., /ui/*)
 

@@ -3,10 +3,11 @@
 // (startCloud + gateway on PGlite), real agent core (createAgent) with the real ClusterPort, the Kubernetes API
 // simulator and the real helm binary, over real sockets.
 import { createHash } from "node:crypto";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAgent } from "../../agent/src/agent.ts";
 import { MemoryKeyStore } from "../../agent/src/keystore.ts";
 import { MemoryStateStore } from "../../agent/src/state-store.ts";
+import { createOrganisation } from "../../cloud/src/services/organisations.ts";
 import type { KubeSim } from "../k8s-sim/sim.ts";
 import { pgliteKind, type TestDatabase } from "../support/db.ts";
 import { eventually, fastAgent, issueLicense, startTunnelCloud, type TunnelCloud } from "../tunnel/harness.ts";
@@ -33,7 +34,8 @@ let agent: ReturnType<typeof createAgent>;
 beforeAll(async () => {
   database = await pgliteKind.open();
   [tc, sim, chart, camel] = await Promise.all([startTunnelCloud({ database }), startSim(), serveChart(), fakeCamel()]);
-  cut = await makeCluster(sim, { helm: 4, release: "camel", timeoutSeconds: 8, camel: camel.endpoint });
+  // generous for the happy path on a loaded 2-core machine; the never-ready case waits for all of it
+  cut = await makeCluster(sim, { helm: 4, release: "camel", timeoutSeconds: 20, camel: camel.endpoint });
   const { token } = await issueLicense(tc);
   agent = createAgent({
     cloudUrl: tc.url,
@@ -43,7 +45,8 @@ beforeAll(async () => {
     stateStore: new MemoryStateStore(),
     logger: quietLogger,
     ...fastAgent,
-    telemetryIntervalMs: 500,
+    // the simulator, the cloud (PGlite) and the agent share this process: keep telemetry calm
+    telemetryIntervalMs: 5_000,
   });
   await agent.start();
   await agent.whenConnected(15_000);
@@ -76,7 +79,7 @@ async function applyResult(id: string, generation: number) {
       const r = await tc.api("GET", `/v1/appliances/${id}/events?kind=apply.result`);
       return r.items.find((e: { data: { generation: number } }) => e.data.generation === generation);
     },
-    45_000,
+    90_000,
     `apply.result of generation ${generation}`,
   );
 }
@@ -116,4 +119,55 @@ it("a never-ready workload leads to a rollback and a failure report with evidenc
   expect(statusOfRelease(sim, "camel", 4)).toBe("deployed");
   expect(sim.get("Deployment", "default", "camel-runner-payments")).toBeUndefined();
   expect(sim.get("Deployment", "default", "camel-runner-orders")?.status?.readyReplicas).toBe(1);
+}, 180_000);
+
+describe("support actions through the cloud API", () => {
+  const post = (key: string, id: string, action: string, body?: unknown) =>
+    fetch(`${tc.url}/v1/appliances/${id}/support/${action}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify(body ?? {}),
+      signal: AbortSignal.timeout(30_000),
+    });
+
+  it("runs an allow-listed action in the appliance and answers with its result, audited", async () => {
+    const id = agent.status().applianceId!;
+    const res = await post(tc.adminKey, id, "workloads");
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.done).toBe(true);
+    expect(body.command).toMatchObject({ type: "support.workloads", status: "succeeded" });
+    expect(body.command.result.deployments.map((d: { name: string }) => d.name)).toContain("camel-runner-orders");
+
+    const values = await (await post(tc.adminKey, id, "helm-values")).json();
+    expect(values.command.status).toBe("succeeded");
+    expect(values.command.result.values.integrations[0].name).toBe("orders");
+
+    const audit = await tc.api("GET", "/v1/audit?limit=50");
+    expect(
+      audit.items.some(
+        (a: { action: string; targetId: string }) => a.action === "support.workloads" && a.targetId === id,
+      ),
+    ).toBe(true);
+  });
+
+  it("gates by role, validates arguments, refuses unknown actions and hides other organisations' appliances", async () => {
+    const id = agent.status().applianceId!;
+    const viewer = await tc.api("POST", "/v1/api-keys", { name: "viewer", role: "viewer" });
+    expect((await post(viewer.secret, id, "helm-status")).status).toBe(200);
+    expect((await post(viewer.secret, id, "logs", { args: { pod: "x" } })).status).toBe(403);
+    expect((await post(tc.adminKey, id, "logs", { args: { pod: "../etc" } })).status).toBe(400);
+    expect((await post(tc.adminKey, id, "exec")).status).toBe(400);
+    expect((await fetch(`${tc.url}/v1/appliances/${id}/support/workloads`, { method: "POST" })).status).toBe(401);
+    const other = await createOrganisation(database.db, { name: "other org", actorName: "test", at: new Date() });
+    expect((await post(other.secret, id, "workloads")).status).toBe(404);
+  });
+
+  it("reports a refusal from the agent as a failed command (HTTP target not on the allow-list)", async () => {
+    const id = agent.status().applianceId!;
+    const res = await post(tc.adminKey, id, "http", { args: { service: "kubernetes", port: 443, path: "/" } });
+    const body = await res.json();
+    expect(body.command.status).toBe("failed");
+    expect(body.command.error).toMatch(/allow-list/);
+  });
 });
