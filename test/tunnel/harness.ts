@@ -63,6 +63,8 @@ export async function startTunnelCloud(opts: {
   port?: number;
   /** what stop() does to the gateway: "close" (default), "drain" (goaway) or "kill" (like a crash) */
   onStop?: "drain" | "close" | "kill";
+  /** PUBLIC_URL shared by replicas (the agent token audience); default: this cloud's own URL */
+  publicUrl?: string;
 }): Promise<TunnelCloud> {
   const config = loadConfig({
     PORT: String(opts.port ?? 0),
@@ -70,6 +72,7 @@ export async function startTunnelCloud(opts: {
     DATA_DIR: mkdtempSync(join(tmpdir(), "camelops-tunnel-")),
     LOG_LEVEL: "silent",
     KEY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"),
+    ...(opts.publicUrl ? { PUBLIC_URL: opts.publicUrl } : {}),
   });
   let gateway: Gateway | undefined;
   const cloud = await startCloud(config, {

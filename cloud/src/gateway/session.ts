@@ -15,6 +15,7 @@ import {
   parseAgentFrame,
 } from "../../../shared/src/protocol/frames.ts";
 import { appliances } from "../db/schema/index.ts";
+import { channels } from "../tunnel/bus.ts";
 import { ackCommands, markCommandRunning, pendingCommands, storeCommandResult } from "../tunnel/commands.ts";
 import { getDesiredState, recordObserved } from "../tunnel/desired-state.ts";
 import type { AuthenticatedAppliance } from "./auth.ts";
@@ -108,29 +109,43 @@ export class Session {
     this.agentVersion = hello.agentVersion;
     this.agentDigest = hello.stateDigest;
     const now = clock.now();
-    const [row] = await db
-      .update(appliances)
-      .set({
-        epoch: sql`${appliances.epoch} + 1`,
-        sessionId: this.id,
-        replicaId,
-        online: true,
-        connectedAt: now,
-        lastSeenAt: now,
-        agentVersion: hello.agentVersion,
-        observedGeneration: hello.observedGeneration,
-        stateDigest: hello.stateDigest,
-        ...(hello.facts ? { facts: hello.facts } : {}),
-      })
-      .where(and(eq(appliances.id, this.applianceId), eq(appliances.state, "active")))
-      .returning({ epoch: appliances.epoch, eventSeq: appliances.eventSeq });
+    const nowIso = now.toISOString();
+    // One round trip: take the next epoch, record presence, fence older sessions everywhere (NOTIFY at commit),
+    // and learn whether anything is waiting (desired-state digest, unfinished commands).
+    const result = await db.execute(sql`
+      with u as (
+        update appliances set
+          epoch = epoch + 1, session_id = ${this.id}, replica_id = ${replicaId}, online = true,
+          connected_at = ${nowIso}::timestamptz, last_seen_at = ${nowIso}::timestamptz,
+          agent_version = ${hello.agentVersion}, observed_generation = ${hello.observedGeneration}::int,
+          state_digest = ${hello.stateDigest},
+          facts = coalesce(${hello.facts ? JSON.stringify(hello.facts) : null}::jsonb, facts),
+          acked_command_seq = greatest(acked_command_seq, ${hello.lastCommandSeq}::int)
+        where id = ${this.applianceId} and state = 'active'
+        returning id, epoch, event_seq,
+          (select d.digest from desired_states d where d.appliance_id = appliances.id) as desired_digest,
+          exists(select 1 from commands c where c.appliance_id = appliances.id
+            and c.status in ('queued', 'delivered', 'running') and c.expires_at > ${nowIso}::timestamptz) as has_pending,
+          exists(select 1 from commands c where c.appliance_id = appliances.id
+            and c.status = 'queued' and c.seq <= ${hello.lastCommandSeq}::int) as has_unacked
+      )
+      select u.*, pg_notify(${channels.fence},
+        json_build_object('applianceId', u.id, 'epoch', u.epoch, 'replicaId', ${replicaId}::text)::text) as notified
+      from u`);
+    const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<{
+      epoch: number | string;
+      event_seq: number | string;
+      desired_digest: string | null;
+      has_pending: boolean;
+      has_unacked: boolean;
+    }>;
+    const row = rows[0];
     if (!row) return this.close(CloseCode.REVOKED, "appliance-disabled");
     if (this.state !== "live" || this.ws.readyState !== this.ws.OPEN) return;
-    this.epoch = row.epoch;
-    // Fence: older sessions here close now, other replicas close theirs on the notify.
+    this.epoch = Number(row.epoch);
+    // Older sessions on this replica close now; other replicas close theirs on the notify.
     this.ctx.register(this);
-    await this.ctx.notifyFence(this.applianceId, this.epoch);
-    if (hello.lastCommandSeq > 0) await ackCommands(db, this.applianceId, hello.lastCommandSeq, now);
+    if (row.has_unacked) await ackCommands(db, this.applianceId, hello.lastCommandSeq, now);
     this.send({
       type: "welcome",
       sessionId: this.id,
@@ -139,14 +154,16 @@ export class Session {
       deadAfterMs: this.ctx.options.deadAfterMs,
       stateCheckMs: this.ctx.options.stateCheckMs,
       limits: { maxFrameBytes: MAX_FRAME_BYTES },
-      lastEventSeq: row.eventSeq,
-      serverTime: now.toISOString(),
+      lastEventSeq: Number(row.event_seq),
+      serverTime: nowIso,
     });
     this.log.info(
       { epoch: this.epoch, agentVersion: hello.agentVersion, lastCommandSeq: hello.lastCommandSeq },
       "session open",
     );
     this.ctx.onLive(this);
+    if (!row.has_pending && (row.desired_digest ?? "") === (hello.stateDigest || "")) return;
+    if (!row.has_pending && !row.desired_digest) return;
     // Replay: every unfinished command (the agent de-duplicates by id and re-sends results it holds).
     await this.pump(true);
   }
