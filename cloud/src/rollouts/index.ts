@@ -1,6 +1,7 @@
 // Wiring for startCloud: the routers of releases, rollouts, fleet and webhooks, and an attach hook that runs
 // the scheduler role (rollout engine, fleet sync, alert scan, webhook delivery) beside the server.
 //   startCloud(config, { routers: [...tunnelRouters, ...rolloutRouters], attach: [attachTunnel(), attachScheduler()] })
+import type { Clock } from "../lib/clock.ts";
 import type { AppDeps } from "../lib/context.ts";
 import { fleetRouter } from "../routes/fleet/index.ts";
 import { releasesRouter } from "../routes/releases/index.ts";
@@ -13,14 +14,16 @@ export const rolloutRouters = [releasesRouter, rolloutsRouter, fleetRouter, webh
 export interface AttachSchedulerOptions
   extends Partial<Pick<SchedulerOptions, "intervalMs" | "fleetSyncEveryMs" | "alertScanEveryMs" | "alerts" | "fetch">> {
   onScheduler?: (s: Scheduler) => void;
+  /** the scheduler's own clock (tests move it to pass soak times); the app's clock by default */
+  clock?: Clock;
 }
 
 export function attachScheduler(options: AttachSchedulerOptions = {}) {
-  const { onScheduler, ...rest } = options;
+  const { onScheduler, clock, ...rest } = options;
   return (_server: unknown, deps: AppDeps) => {
     const scheduler = startScheduler({
       database: deps.database,
-      clock: deps.clock,
+      clock: clock ?? deps.clock,
       // read at each pass: startCloud learns the port (and so the public URL) after the hooks are built
       get publicUrl() {
         return deps.publicUrl;
