@@ -550,6 +550,26 @@ describe("backup and restore", () => {
     expect(status.integrations.map((i: { state: string }) => i.state)).toEqual(["running", "running"]);
   }, 120_000);
 
+  it("--full also brings back the datastore, the server token and the node identity (K3s stopped meanwhile)", async () => {
+    const out = join(a.root, "full.crb");
+    expect((await cli(a, ["backup", "--output", out])).code).toBe(0);
+    const files = [
+      "var/lib/rancher/k3s/server/token",
+      "var/lib/rancher/k3s/server/db/state.db",
+      "etc/rancher/node/password",
+    ];
+    const before = files.map((f) => readFileSync(join(a.root, f), "utf8"));
+    for (const f of files) writeFileSync(join(a.root, f), "changed since the backup");
+    write(join(a.root, "etc/rancher/k3s/config.yaml"), "node-name: other\n", 0o600);
+    const r = await cli(a, ["restore", out, "--yes", "--full"]);
+    expect(r.code).toBe(0);
+    expect(files.map((f) => readFileSync(join(a.root, f), "utf8"))).toEqual(before);
+    expect(readFileSync(join(a.root, "etc/rancher/k3s/config.yaml"), "utf8")).toContain('node-name: "hub"');
+    const calls = readFileSync(a.calls, "utf8");
+    expect(calls.indexOf("systemctl stop k3s")).toBeGreaterThanOrEqual(0);
+    expect(calls.indexOf("systemctl start k3s")).toBeGreaterThan(calls.indexOf("systemctl stop k3s"));
+  }, 60_000);
+
   it("refuses a wrong passphrase and a damaged archive, changing nothing", async () => {
     const out = join(a.root, "b2.crb");
     expect((await cli(a, ["backup", "--output", out])).code).toBe(0);

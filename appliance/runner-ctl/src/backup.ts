@@ -297,13 +297,22 @@ export async function restore(ctx: Ctx, o: RestoreOptions): Promise<number> {
     }
     const p = ctx.paths;
 
-    ctx.io.err("[2/6] settings, license and tokens\n");
+    ctx.io.err("[2/6] settings and license\n");
+    // Without --full this machine keeps its own cluster identity: its K3s settings (addresses) and
+    // agent token stay; the appliance's settings, license and CA come from the backup.
     const conf = join(stage, "config", "camel-runner");
-    if (existsSync(conf)) cpSync(conf, p.confDir, { recursive: true, preserveTimestamps: true });
-    const k3sConf = join(stage, "config", "rancher-k3s");
-    if (existsSync(k3sConf)) cpSync(k3sConf, p.k3sEtc, { recursive: true, preserveTimestamps: true });
+    const agentToken = join("secrets", "agent-token");
+    if (existsSync(conf)) {
+      cpSync(conf, p.confDir, {
+        recursive: true,
+        preserveTimestamps: true,
+        filter: (src) => o.full || !src.endsWith(agentToken) || !existsSync(join(p.confDir, agentToken)),
+      });
+    }
 
     if (o.full) {
+      const k3sConf = join(stage, "config", "rancher-k3s");
+      if (existsSync(k3sConf)) cpSync(k3sConf, p.k3sEtc, { recursive: true, preserveTimestamps: true });
       ctx.io.err("      full restore: cluster datastore, server token and node identity (K3s is stopped meanwhile)\n");
       await serviceCtl(ctx, "stop");
       copyIfExists(join(stage, "k3s", "server-token"), join(p.k3sData, "server", "token"));
