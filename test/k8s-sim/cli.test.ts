@@ -24,7 +24,8 @@ describe("cli.ts", () => {
     child = spawn(
       process.execPath,
       [
-        join(ROOT, "node_modules/tsx/dist/cli.mjs"),
+        "--import",
+        "tsx",
         join(import.meta.dirname, "cli.ts"),
         "--http",
         "--port",
@@ -34,7 +35,7 @@ describe("cli.ts", () => {
         "--git-version",
         "v1.32.1",
       ],
-      { stdio: ["ignore", "pipe", "pipe"] },
+      { stdio: ["ignore", "pipe", "pipe"], cwd: ROOT },
     );
     const url = await new Promise<string>((done, fail) => {
       let out = "";

@@ -2,7 +2,7 @@
 // as a fault says), and workload status is written the way rollout status, helm 3's ready checker
 // and kstatus read it.
 
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { Api } from "./api.ts";
 import type { LogStore } from "./logs.ts";
 import type { ResourceDef } from "./resources.ts";
@@ -62,6 +62,9 @@ interface PodMemo {
   readyAt?: number;
   timer?: NodeJS.Timeout;
   crashTimer?: NodeJS.Timeout;
+  /** Last state events were recorded for, and whether the start events were sent. */
+  lastKey?: string;
+  announced?: boolean;
 }
 
 function isControlledBy(o: Obj, uid: string): boolean {
@@ -132,6 +135,9 @@ export class Controllers {
   readonly opts: ControllerOptions;
   readonly faults = new Map<string, Fault>();
   private readonly memos = new Map<string, PodMemo>();
+  private readonly eventNames = new Map<string, string>();
+  /** Endpoints this controller created, removed again when their Service goes. */
+  private readonly managedEndpoints = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private unsubscribe: (() => void) | undefined;
   private scheduled = false;
@@ -260,6 +266,51 @@ export class Controllers {
     this.api.update(this.def(kind), o.metadata.namespace, o.metadata.name, next, { subresource: "status" });
   }
 
+  /** Records a core/v1 Event about an object; a repeat of the same event bumps its count. */
+  private event(obj: Obj, type: "Normal" | "Warning", reason: string, message: string, component: string): void {
+    const ns = (obj.metadata.namespace as string | undefined) ?? "default";
+    const evDef = this.def("Event");
+    const key = `${obj.metadata.uid}/${reason}/${message}`;
+    const now = nowIso();
+    try {
+      const known = this.eventNames.get(key);
+      const cur = known ? this.api.tryGet(evDef, ns, known) : undefined;
+      if (cur) {
+        cur.count = Number(cur.count ?? 1) + 1;
+        cur.lastTimestamp = now;
+        delete cur.metadata.resourceVersion;
+        this.api.update(evDef, ns, known!, cur);
+        return;
+      }
+      const name = `${obj.metadata.name}.${randomBytes(8).toString("hex")}`;
+      this.api.create(evDef, ns, {
+        metadata: { name, namespace: ns },
+        involvedObject: {
+          kind: obj.kind,
+          namespace: obj.metadata.namespace,
+          name: obj.metadata.name,
+          uid: obj.metadata.uid,
+          apiVersion: obj.apiVersion,
+          resourceVersion: obj.metadata.resourceVersion,
+        },
+        reason,
+        message,
+        source: { component, ...(component === "kubelet" && obj.spec?.nodeName ? { host: obj.spec.nodeName } : {}) },
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+        type,
+        eventTime: null,
+        reportingComponent: component,
+        reportingInstance: component === "kubelet" ? (obj.spec?.nodeName ?? "") : "",
+      });
+      this.eventNames.set(key, name);
+    } catch (e) {
+      // Events are best effort, as in Kubernetes (e.g. the namespace is being deleted).
+      if (!(e instanceof ApiError)) throw e;
+    }
+  }
+
   private pods(ns: string): Obj[] {
     return this.api.list(this.def("Pod"), ns);
   }
@@ -284,12 +335,31 @@ export class Controllers {
       },
       spec: { ...(t.spec ?? {}), ...(extra.nodeName ? { nodeName: extra.nodeName } : {}) },
     };
-    this.api.create(this.def("Pod"), ns, pod, { fieldManager: "kube-controller-manager" });
+    const created = this.api.create(this.def("Pod"), ns, pod, { fieldManager: "kube-controller-manager" });
+    const component = `${String(owner.kind).toLowerCase()}-controller`;
+    const message =
+      owner.kind === "StatefulSet"
+        ? `create Pod ${created.metadata.name} in StatefulSet ${owner.metadata.name} successful`
+        : `Created pod: ${created.metadata.name}`;
+    this.event(owner, "Normal", "SuccessfulCreate", message, component);
   }
 
   private deletePod(p: Obj): void {
     try {
       this.api.delete(this.def("Pod"), p.metadata.namespace, p.metadata.name);
+      const owner = ((p.metadata.ownerReferences ?? []) as Obj[]).find((r) => r.controller);
+      const o = owner
+        ? this.api.tryGet(this.api.def(owner.kind, owner.apiVersion), p.metadata.namespace, owner.name)
+        : undefined;
+      if (o) {
+        this.event(
+          o,
+          "Normal",
+          "SuccessfulDelete",
+          `Deleted pod: ${p.metadata.name}`,
+          `${String(o.kind).toLowerCase()}-controller`,
+        );
+      }
     } catch (e) {
       if (!(e instanceof ApiError && e.code === 404)) throw e;
     }
@@ -363,6 +433,7 @@ export class Controllers {
           },
         };
         newRs = this.api.create(rsDef, ns, rs, { fieldManager: "kube-controller-manager" });
+        this.scalingEvent(d, newRs.metadata.name, 0, Number(newRs.spec.replicas));
       } else {
         const rev = Number(newRs.metadata.annotations?.["deployment.kubernetes.io/revision"] ?? 0);
         const want = d.spec.paused ? newRs.spec.replicas : recreate && oldPodsLeft > 0 ? 0 : desired;
@@ -375,7 +446,9 @@ export class Controllers {
           };
           next.spec.replicas = want;
           delete next.metadata.resourceVersion;
+          const from = Number(newRs.spec.replicas ?? 0);
           newRs = this.api.update(rsDef, ns, newRs.metadata.name, next, { fieldManager: "kube-controller-manager" });
+          this.scalingEvent(d, newRs.metadata.name, from, Number(want));
         }
       }
       // Old ReplicaSets shrink as new pods become ready (all at once for Recreate).
@@ -393,6 +466,7 @@ export class Controllers {
           next.spec.replicas = want;
           delete next.metadata.resourceVersion;
           this.api.update(rsDef, ns, rs.metadata.name, next, { fieldManager: "kube-controller-manager" });
+          this.scalingEvent(d, rs.metadata.name, cur, want);
         }
       }
       // Revision history: drop empty old ReplicaSets beyond revisionHistoryLimit.
@@ -419,6 +493,18 @@ export class Controllers {
       }
       this.deploymentStatus(d, newRs, olds);
     }
+  }
+
+  private scalingEvent(d: Obj, rs: string, from: number, to: number): void {
+    if (from === to) return;
+    const verb = to > from ? "up" : "down";
+    this.event(
+      d,
+      "Normal",
+      "ScalingReplicaSet",
+      `Scaled ${verb} replica set ${rs} from ${from} to ${to}`,
+      "deployment-controller",
+    );
   }
 
   private deploymentStatus(d: Obj, newRs: Obj, olds: Obj[]): void {
@@ -720,6 +806,7 @@ export class Controllers {
         c = setCondition(c, "Complete", "True", "CompletionsReached", "Reached expected number of succeeded pods");
         for (const p of active) this.deletePod(p);
         this.writeStatus("Job", job, { ...status, active: 0, ready: 0, completionTime: nowIso(), conditions: c });
+        this.event(job, "Normal", "Completed", "Job completed", "job-controller");
         continue;
       }
       if (failed > backoffLimit) {
@@ -733,6 +820,13 @@ export class Controllers {
         c = setCondition(c, "Failed", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit");
         for (const p of active) this.deletePod(p);
         this.writeStatus("Job", job, { ...status, active: 0, ready: 0, conditions: c });
+        this.event(
+          job,
+          "Warning",
+          "BackoffLimitExceeded",
+          "Job has reached the specified backoff limit",
+          "job-controller",
+        );
         continue;
       }
       const want = Math.min(parallelism, completions - succeeded);
@@ -862,7 +956,14 @@ export class Controllers {
         const next = clone(p);
         next.spec.nodeName = node.metadata.name;
         delete next.metadata.resourceVersion;
-        this.api.update(podDef, p.metadata.namespace, p.metadata.name, next);
+        const bound = this.api.update(podDef, p.metadata.namespace, p.metadata.name, next);
+        this.event(
+          bound,
+          "Normal",
+          "Scheduled",
+          `Successfully assigned ${p.metadata.namespace}/${p.metadata.name} to ${node.metadata.name}`,
+          "default-scheduler",
+        );
         continue;
       }
       const node = nodes.find((n) => n.metadata.name === p.spec.nodeName);
@@ -873,7 +974,9 @@ export class Controllers {
         m.readyAt = Date.now() + delay;
         m.timer = setTimeout(() => this.kick(), delay + 1);
       }
-      this.writeStatus("Pod", p, this.podStatus(p, m, fault, node));
+      const status = this.podStatus(p, m, fault, node);
+      this.writeStatus("Pod", p, status);
+      this.podEvents(p, m, status, fault);
     }
   }
 
@@ -1014,6 +1117,56 @@ export class Controllers {
     };
   }
 
+  /** Kubelet events for the transitions a pod just made (pulled/started, back-offs, probe failures). */
+  private podEvents(p: Obj, m: PodMemo, status: Obj, fault: Fault | undefined): void {
+    const cs = ((status.containerStatuses ?? []) as Obj[])[0];
+    const ready = ((status.conditions ?? []) as Obj[]).some((c) => c.type === "Ready" && c.status === "True");
+    const key = `${status.phase}/${cs?.state?.waiting?.reason ?? ""}/${ready}/${m.restarts}`;
+    if (key === m.lastKey) return;
+    const was = m.lastKey ?? "";
+    m.lastKey = key;
+    const containers = (p.spec?.containers ?? []) as Obj[];
+    const waiting = cs?.state?.waiting?.reason as string | undefined;
+    if (waiting === "ErrImagePull" || waiting === "ImagePullBackOff") {
+      for (const c of containers) {
+        if (waiting === "ErrImagePull") {
+          this.event(p, "Normal", "Pulling", `Pulling image "${c.image}"`, "kubelet");
+          this.event(p, "Warning", "Failed", `Failed to pull image "${c.image}": not found`, "kubelet");
+          this.event(p, "Warning", "Failed", "Error: ErrImagePull", "kubelet");
+        } else this.event(p, "Normal", "BackOff", `Back-off pulling image "${c.image}"`, "kubelet");
+      }
+      return;
+    }
+    const startedBefore = m.announced === true;
+    if ((status.phase === "Running" || status.phase === "Succeeded" || status.phase === "Failed") && !startedBefore) {
+      m.announced = true;
+      for (const c of containers) {
+        this.event(p, "Normal", "Pulled", `Container image "${c.image}" already present on machine`, "kubelet");
+        this.event(p, "Normal", "Created", `Created container: ${c.name}`, "kubelet");
+        this.event(p, "Normal", "Started", `Started container ${c.name}`, "kubelet");
+      }
+    }
+    if (waiting === "CrashLoopBackOff") {
+      for (const c of containers) {
+        this.event(
+          p,
+          "Warning",
+          "BackOff",
+          `Back-off restarting failed container ${c.name} in pod ${p.metadata.name}`,
+          "kubelet",
+        );
+      }
+    } else if (status.phase === "Running" && !ready && fault?.type === "never-ready" && !was.startsWith("Running/")) {
+      this.event(
+        p,
+        "Warning",
+        "Unhealthy",
+        "Readiness probe failed: HTTP probe failed with statuscode: 503",
+        "kubelet",
+      );
+    }
+  }
+
   private pendingStatus(
     _p: Obj,
     _m: PodMemo,
@@ -1045,6 +1198,13 @@ export class Controllers {
 
   private services(): void {
     const epDef = this.def("Endpoints");
+    for (const k of [...this.managedEndpoints]) {
+      const [ns, name] = k.split("/") as [string, string];
+      if (!this.api.tryGet(this.def("Service"), ns, name)) {
+        this.managedEndpoints.delete(k);
+        if (this.api.tryGet(epDef, ns, name)) this.api.delete(epDef, ns, name);
+      }
+    }
     const nodes = this.api.list(this.def("Node"), undefined);
     const nodeIP =
       ((nodes[0]?.status?.addresses ?? []) as Obj[]).find((a) => a.type === "InternalIP")?.address ?? "10.0.0.10";
@@ -1097,6 +1257,7 @@ export class Controllers {
         metadata: { name: svc.metadata.name, namespace: ns, labels: svc.metadata.labels ?? {} },
         ...(subsets ? { subsets } : {}),
       };
+      this.managedEndpoints.add(`${ns}/${svc.metadata.name}`);
       if (!cur) this.api.create(epDef, ns, body);
       else if (!deepEqual(cur.subsets, body.subsets) || !deepEqual(cur.metadata.labels ?? {}, body.metadata.labels)) {
         this.api.update(epDef, ns, svc.metadata.name, {

@@ -124,6 +124,22 @@ const COLUMNS: Record<string, Column[]> = {
     AGE,
     { name: "Version", cell: (o) => o.status?.nodeInfo?.kubeletVersion ?? "" },
   ],
+  Endpoints: [
+    NAME,
+    {
+      name: "Endpoints",
+      cell: (o) => {
+        const eps: string[] = [];
+        for (const sub of (o.subsets ?? []) as Obj[]) {
+          for (const a of (sub.addresses ?? []) as Obj[]) {
+            for (const p of (sub.ports ?? []) as Obj[]) eps.push(`${a.ip}:${p.port}`);
+          }
+        }
+        return eps.join(",") || "<none>";
+      },
+    },
+    AGE,
+  ],
   Namespace: [NAME, { name: "Status", cell: (o) => o.status?.phase ?? "Active" }, AGE],
   ConfigMap: [NAME, { name: "Data", type: "integer", cell: (o) => Object.keys(o.data ?? {}).length }, AGE],
   Secret: [
