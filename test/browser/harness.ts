@@ -7,6 +7,7 @@ import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { loadConfig } from "../../cloud/src/config.ts";
 import { openDatabase } from "../../cloud/src/db/client.ts";
 import type { Router } from "../../cloud/src/lib/create-router.ts";
+import { attachScheduler, rolloutRouters } from "../../cloud/src/rollouts/index.ts";
 import { type AttachHook, type RunningCloud, startCloud } from "../../cloud/src/server.ts";
 import { attachTunnel, tunnelRouters } from "../../cloud/src/tunnel/index.ts";
 
@@ -36,7 +37,15 @@ const fastTunnel = {
 };
 
 export async function startUiCloud(
-  opts: { env?: Record<string, string>; routers?: Router[]; attach?: AttachHook[]; tunnel?: boolean } = {},
+  opts: {
+    env?: Record<string, string>;
+    routers?: Router[];
+    attach?: AttachHook[];
+    /** mount the tunnel (enroll, appliances, commands) and run the gateway */
+    tunnel?: boolean;
+    /** mount releases, rollouts and fleet, and run the scheduler (rollout engine, fleet sync) */
+    rollouts?: boolean;
+  } = {},
 ): Promise<UiCloud> {
   const dataDir = mkdtempSync(join(tmpdir(), "camelops-ui-"));
   const config = loadConfig({
@@ -50,8 +59,12 @@ export async function startUiCloud(
   const database = await openDatabase({ inMemory: true });
   const cloud = await startCloud(config, {
     database,
-    routers: [...(opts.tunnel ? tunnelRouters : []), ...(opts.routers ?? [])],
-    attach: [...(opts.tunnel ? [attachTunnel({ ...fastTunnel, onStop: "close" })] : []), ...(opts.attach ?? [])],
+    routers: [...(opts.tunnel ? tunnelRouters : []), ...(opts.rollouts ? rolloutRouters : []), ...(opts.routers ?? [])],
+    attach: [
+      ...(opts.tunnel ? [attachTunnel({ ...fastTunnel, onStop: "close" })] : []),
+      ...(opts.rollouts ? [attachScheduler({ intervalMs: 250, fleetSyncEveryMs: 500 })] : []),
+      ...(opts.attach ?? []),
+    ],
   });
   const adminKey = cloud.bootstrap?.secret;
   if (!adminKey) throw new Error("the test cloud did not bootstrap an organisation");
@@ -135,6 +148,8 @@ export async function openBrowser(opts: { viewport?: { width: number; height: nu
     problems,
     async shot(name) {
       const file = join(SCREENSHOT_DIR, `${name}.png`);
+      // From the top, so that the sticky header sits where it belongs in a full-page capture.
+      await page.evaluate(() => window.scrollTo(0, 0));
       await page.screenshot({ path: file, fullPage: true, animations: "disabled", timeout: 10_000 });
       return file;
     },

@@ -129,21 +129,29 @@ export function RolloutDetailPage({ id, me }) {
               : null
           }
           <div class="toolbar" role="group" aria-label="Rollout actions">
-            ${ACTIONS.filter((a) => a.when.includes(ro.state) && (!a.needsFailed || failedCount > 0)).map(
-              (
-                a,
-              ) => html`<button type="button" class=${`btn ${a.danger ? "btn-danger" : a.verb === "resume" ? "btn-primary" : ""}`}
-                disabled=${!canAct || act.busy} onClick=${() => doAction(a)}>${a.label}</button>`,
-            )}
+            ${ACTIONS.filter(
+              (a) =>
+                a.when.includes(ro.state) &&
+                (!a.needsFailed || failedCount > 0) &&
+                // a plain resume of a rollout halted by failures would halt again at once: retry them instead
+                !(a.verb === "resume" && ro.state === "halted" && failedCount > 0),
+            ).map((a) => {
+              const retryHalted = a.verb === "retry" && ro.state === "halted";
+              const primary = retryHalted || a.verb === "resume";
+              const cls = `btn ${a.danger ? "btn-danger" : primary ? "btn-primary" : ""}`;
+              return html`<button type="button" class=${cls} disabled=${!canAct || act.busy} onClick=${() => doAction(a)}>
+                ${retryHalted ? "Retry failed and resume" : a.label}
+              </button>`;
+            })}
             ${canAct ? null : html`<span class="note">Your role (${me.role}) can watch but not steer rollouts.</span>`}
           </div>
           <${ErrorBox} error=${act.error} />
           <div class="waves">${(ro.waves ?? []).map((w) => html`<${Wave} key=${w.index} w=${w} now=${now} />`)}</div>
           <section class="block" aria-labelledby="hist-title">
-            <h2 id="hist-title">History</h2>
+            <h2 id="hist-title">History <span class="muted">· newest first</span></h2>
             <ol class="timeline" data-testid="transitions">
               ${transitions.length === 0 ? html`<li class="muted">No transitions yet.</li>` : null}
-              ${[...transitions].reverse().map(
+              ${transitions.map(
                 (t, i) => html`<li key=${i}>
                   <time datetime=${t.at}>${fmtDate(t.at)}</time>
                   <strong>${subjectOf(t)}</strong>

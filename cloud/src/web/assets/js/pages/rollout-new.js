@@ -66,7 +66,10 @@ function WavePreview({ preview, names, error, loading }) {
             <th scope="row">${w.canary ? `${w.index} · canary` : w.index}</th>
             <td>${w.size}</td>
             <td>${w.failureBudget ?? "—"}</td>
-            <td>${(w.applianceIds ?? []).slice(0, 12).map((id) => html`<span class="tag">${names.get(id) ?? id}</span> `)}${
+            <td>${(w.applianceIds ?? []).slice(0, 12).map((id) => {
+              const a = names.get(id);
+              return html`<span class="tag">${a?.name ?? id}${a?.status === "offline" ? html` <em>(offline: deferred until it returns)</em>` : ""}</span> `;
+            })}${
               (w.applianceIds?.length ?? 0) > 12
                 ? html`<span class="muted"> and ${w.applianceIds.length - 12} more</span>`
                 : null
@@ -136,7 +139,7 @@ export function RolloutNewPage({ me }) {
     };
   }, [bodyKey]);
 
-  const names = new Map(opts.appliances.map((a) => [a.id, a.name]));
+  const names = new Map(opts.appliances.map((a) => [a.id, a]));
   const set = (patch) => setForm((f) => ({ ...f, ...patch }));
   const setStrategy = (k, v) => setForm((f) => ({ ...f, strategy: { ...f.strategy, [k]: v } }));
   const release = opts.releases.find((r) => r.id === form.releaseId);
