@@ -820,6 +820,17 @@ print_file_plan() { # in --dry-run, show the content that would be written
 # Install steps
 # ---------------------------------------------------------------------------------------------
 K3S_CHANGED=
+HELM_INPUT_CHANGED=
+# A change is also recorded on disk, so a run interrupted between a change and the restart (or
+# the chart upgrade) that applies it still applies it when run again.
+k3s_changed() {
+  K3S_CHANGED=1
+  [ -n "$DRY_RUN" ] || { mkdir -p "$R_STATE_DIR" && : >"$R_STATE_DIR/k3s-restart-pending"; }
+}
+helm_changed() {
+  HELM_INPUT_CHANGED=1
+  [ -n "$DRY_RUN" ] || { mkdir -p "$R_STATE_DIR" && : >"$R_STATE_DIR/chart-upgrade-pending"; }
+}
 take_lock() {
   [ -z "$DRY_RUN" ] || return 0
   mkdir -p "$ROOT/run"
@@ -847,7 +858,7 @@ install_dirs() {
 }
 
 install_binaries() {
-  put_file "$BUNDLE_DIR/bin/k3s" "$BIN_DIR/k3s" 755 "K3s binary" && K3S_CHANGED=1
+  put_file "$BUNDLE_DIR/bin/k3s" "$BIN_DIR/k3s" 755 "K3s binary" && k3s_changed
   put_file "$BUNDLE_DIR/bin/helm" "$BIN_DIR/helm" 755 "helm binary" || true
   put_file "$BUNDLE_DIR/runner-ctl.mjs" "$LIB_DIR/runner-ctl.mjs" 644 "runner-ctl" || true
   put_file "$BUNDLE_DIR/jwks.json" "$LIB_DIR/jwks.json" 644 "license keys (jwks.json)" || true
@@ -874,27 +885,27 @@ EOF
 install_images() {
   for image in "$BUNDLE_DIR"/images/*; do
     [ -f "$image" ] || continue
-    put_file "$image" "$IMAGES_DIR/${image##*/}" 644 "images ${image##*/}" && K3S_CHANGED=1
+    put_file "$image" "$IMAGES_DIR/${image##*/}" 644 "images ${image##*/}" && k3s_changed
   done
   return 0
 }
 
 install_license() {
   if [ "$ROLE" = hub ]; then
-    if printf '%s' "$TOKEN" | put_content "$SECRETS_DIR/license.jwt" 600 "license token"; then HELM_INPUT_CHANGED=1; fi
+    if printf '%s' "$TOKEN" | put_content "$SECRETS_DIR/license.jwt" 600 "license token"; then helm_changed; fi
     if [ ! -f "$R_SECRETS_DIR/agent-token" ]; then
       changed "create the agent token ($SECRETS_DIR/agent-token; workers never get it, they use short-lived join tokens)"
       if [ -z "$DRY_RUN" ]; then
         (umask 077 && random_hex 32 >"$R_SECRETS_DIR/agent-token")
       fi
-      K3S_CHANGED=1
+      k3s_changed
     else
       unchanged "agent token ($SECRETS_DIR/agent-token)"
     fi
   else
     case $TOKEN in
       K10*::*.*)
-        if printf '%s' "$TOKEN" | put_content "$SECRETS_DIR/join-token" 600 "join token"; then K3S_CHANGED=1; fi
+        if printf '%s' "$TOKEN" | put_content "$SECRETS_DIR/join-token" 600 "join token"; then k3s_changed; fi
         ;;
     esac
   fi
@@ -908,16 +919,16 @@ install_ca() {
   if ! grep -q 'BEGIN CERTIFICATE' "$CA_SOURCE"; then
     fatal "$CA_SOURCE is not a PEM certificate"
   fi
-  if put_file "$CA_SOURCE" "$CONF_DIR/ca.pem" 644 "extra CA certificate"; then HELM_INPUT_CHANGED=1; fi
+  if put_file "$CA_SOURCE" "$CONF_DIR/ca.pem" 644 "extra CA certificate"; then helm_changed; fi
   # The host trust store (containerd pulls, curl) gets it too.
   if [ -d "$ROOT/usr/local/share/ca-certificates" ] || command -v update-ca-certificates >/dev/null 2>&1; then
     if put_file "$CA_SOURCE" "/usr/local/share/ca-certificates/$PRODUCT.crt" 644 "CA in the system trust store"; then
-      K3S_CHANGED=1
+      k3s_changed
       [ -n "$DRY_RUN" ] || ! command -v update-ca-certificates >/dev/null 2>&1 || update-ca-certificates >/dev/null 2>&1 || true
     fi
   elif [ -d "$ROOT/etc/pki/ca-trust/source/anchors" ]; then
     if put_file "$CA_SOURCE" "/etc/pki/ca-trust/source/anchors/$PRODUCT.crt" 644 "CA in the system trust store"; then
-      K3S_CHANGED=1
+      k3s_changed
       [ -n "$DRY_RUN" ] || update-ca-trust >/dev/null 2>&1 || true
     fi
   fi
@@ -946,7 +957,7 @@ write_k3s_config() {
     echo "default-local-storage-path: \"$K3S_DATA/storage\""
   } >"$WORK/config.yaml"
   if put_file "$WORK/config.yaml" "$K3S_ETC/config.yaml" 600 "K3s settings"; then
-    K3S_CHANGED=1
+    k3s_changed
     print_file_plan "$WORK/config.yaml"
   fi
 }
@@ -973,7 +984,7 @@ proxy_env() {
 # reads them only from the environment) are generated from runner.conf on every run.
 write_service() {
   proxy_env >"$WORK/k3s.env"
-  if put_file "$WORK/k3s.env" "$CONF_DIR/k3s.env" 600 "proxy environment for K3s"; then K3S_CHANGED=1; fi
+  if put_file "$WORK/k3s.env" "$CONF_DIR/k3s.env" 600 "proxy environment for K3s"; then k3s_changed; fi
   if [ "$ROLE" = hub ]; then cmd=server; else cmd=agent; fi
   if [ "$(host_init)" = openrc ]; then
     cat >"$WORK/service" <<EOF
@@ -996,7 +1007,7 @@ set -o allexport
 if [ -f $CONF_DIR/k3s.env ]; then . $CONF_DIR/k3s.env; fi
 set +o allexport
 EOF
-    if put_file "$WORK/service" "/etc/init.d/$SERVICE" 755 "OpenRC service $SERVICE"; then K3S_CHANGED=1; fi
+    if put_file "$WORK/service" "/etc/init.d/$SERVICE" 755 "OpenRC service $SERVICE"; then k3s_changed; fi
   else
     cat >"$WORK/service" <<EOF
 [Unit]
@@ -1025,7 +1036,7 @@ ExecStartPre=-/sbin/modprobe overlay
 ExecStart=$BIN_DIR/k3s $cmd
 EOF
     if put_file "$WORK/service" "/etc/systemd/system/$SERVICE.service" 644 "systemd unit $SERVICE"; then
-      K3S_CHANGED=1
+      k3s_changed
       UNIT_CHANGED=1
     fi
   fi
@@ -1041,7 +1052,7 @@ service_active() {
 }
 
 start_k3s() {
-  if [ -n "$K3S_CHANGED" ]; then
+  if [ -n "$K3S_CHANGED" ] || [ -f "$R_STATE_DIR/k3s-restart-pending" ]; then
     changed "(re)start the $SERVICE service"
   elif service_active; then
     unchanged "$SERVICE service running"
@@ -1052,12 +1063,13 @@ start_k3s() {
   [ -z "$DRY_RUN" ] || return 0
   if [ "$(host_init)" = openrc ]; then
     rc-update add "$SERVICE" default >/dev/null
-    rc-service "$SERVICE" restart
+    rc-service "$SERVICE" restart || fatal "the $SERVICE service did not start; see /var/log/$SERVICE.log, then run the same command again"
   else
     [ -z "${UNIT_CHANGED:-}" ] || systemctl daemon-reload
     systemctl enable "$SERVICE" >/dev/null 2>&1
-    systemctl restart "$SERVICE"
+    systemctl restart "$SERVICE" || fatal "the $SERVICE service did not start; see 'journalctl -u $SERVICE', then run the same command again"
   fi
+  rm -f "$R_STATE_DIR/k3s-restart-pending"
 }
 
 kubectl_k3s() { KUBECONFIG=$ROOT$KUBECONFIG_PATH "$R_BIN_DIR/k3s" kubectl "$@"; }
@@ -1065,7 +1077,7 @@ kubectl_k3s() { KUBECONFIG=$ROOT$KUBECONFIG_PATH "$R_BIN_DIR/k3s" kubectl "$@"; 
 wait_for_node() {
   [ -z "$DRY_RUN" ] || return 0
   [ "$ROLE" = hub ] || return 0
-  printf '  waiting for the node to be ready'
+  printf '  waiting for the node to be ready...'
   deadline=$(($(date +%s) + WAIT_SECONDS))
   while :; do
     state=$(kubectl_k3s get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
@@ -1077,7 +1089,7 @@ wait_for_node() {
     printf '.'
     sleep 3
   done
-  echo ' ready'
+  echo ' done'
 }
 
 # Appliance-specific values: the license, the proxy and the CA; the profile itself is the chart's
@@ -1094,8 +1106,8 @@ write_helm_values() {
     echo "    httpProxy: \"$PROXY\""
     echo "    noProxy: \"$NO_PROXY_VALUE\""
   } >"$WORK/values-local.yaml"
-  put_file "$WORK/values-local.yaml" "$CONF_DIR/values-local.yaml" 600 "chart settings" && HELM_INPUT_CHANGED=1
-  put_dir "$BUNDLE_DIR/charts/runner" "$LIB_DIR/charts/runner" "runner chart" && HELM_INPUT_CHANGED=1
+  put_file "$WORK/values-local.yaml" "$CONF_DIR/values-local.yaml" 600 "chart settings" && helm_changed
+  put_dir "$BUNDLE_DIR/charts/runner" "$LIB_DIR/charts/runner" "runner chart" && helm_changed
   return 0
 }
 
@@ -1130,11 +1142,12 @@ helm_release_deployed() {
 
 install_chart() {
   [ "$ROLE" = hub ] || return 0
-  if [ -z "${HELM_INPUT_CHANGED:-}" ] && [ -z "$DRY_RUN" ] && helm_release_deployed; then
+  if [ -f "$R_STATE_DIR/chart-upgrade-pending" ]; then HELM_INPUT_CHANGED=1; fi
+  if [ -z "$HELM_INPUT_CHANGED" ] && [ -z "$DRY_RUN" ] && helm_release_deployed; then
     unchanged "runner release (deployed, same chart and settings)"
     return 0
   fi
-  if [ -n "$DRY_RUN" ] && [ -z "${HELM_INPUT_CHANGED:-}" ] && [ -f "$R_STATE_DIR/installed" ]; then
+  if [ -n "$DRY_RUN" ] && [ -z "$HELM_INPUT_CHANGED" ] && [ -f "$R_STATE_DIR/installed" ]; then
     unchanged "runner release (same chart and settings)"
     return 0
   fi
@@ -1147,6 +1160,7 @@ install_chart() {
     cat "$WORK/helm.out" >&2
     fatal "installing the runner chart failed (see above). Run the same command again; 'runner-ctl support-bundle' collects details for your vendor"
   fi
+  rm -f "$R_STATE_DIR/chart-upgrade-pending"
 }
 
 save_settings() {

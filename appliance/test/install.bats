@@ -158,6 +158,25 @@ setup() { common_setup; }
   [ -f "$RUNNER_ROOT/var/lib/camel-runner/installed" ]
 }
 
+@test "a run interrupted between a new K3s binary and its restart restarts K3s when run again" {
+  run install_hub
+  [ "$status" -eq 0 ]
+  d="$BATS_TEST_TMPDIR/b2" && cp -R "$BUNDLE_KEYS/bundle" "$d"
+  echo "# k3s v2" >>"$d/bin/k3s"
+  sign_bundle_dir "$d"
+  pack_bundle_dir "$d" "$BATS_TEST_TMPDIR/v2.tar.gz"
+  stub systemctl 'case $1 in restart) exit 1 ;; is-active) [ -f "$STUB_STATE/active-$3" ] ;; esac'
+  run sh "$INSTALL_SH" --airgap-bundle "$BATS_TEST_TMPDIR/v2.tar.gz"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"the k3s service did not start; see 'journalctl -u k3s', then run the same command again"* ]]
+  default_stubs
+  : >"$STUB_LOG"
+  run sh "$INSTALL_SH" --airgap-bundle "$BATS_TEST_TMPDIR/v2.tar.gz"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"unchanged: K3s binary"* ]]
+  called "systemctl restart k3s"
+}
+
 @test "a stale lock of a killed run is taken over" {
   mkdir -p "$RUNNER_ROOT/run/camel-runner-install.lock"
   echo 999999 >"$RUNNER_ROOT/run/camel-runner-install.lock/pid"
