@@ -112,6 +112,9 @@ describe("fleet walk (chromium, real agents)", () => {
     await page.getByRole("button", { name: "List workloads" }).click();
     const cmdRow = page.getByTestId("commands-table").locator("tbody tr").filter({ hasText: "list-workloads" });
     await expect.poll(() => cmdRow.textContent(), { timeout: 15_000 }).toContain("succeeded");
+    await expect
+      .poll(() => page.locator(".timeline li").filter({ hasText: "list-workloads" }).count(), { timeout: 10_000 })
+      .toBeGreaterThan(0);
     await b.shot("12-appliance");
   });
 

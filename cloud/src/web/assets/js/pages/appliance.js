@@ -217,7 +217,7 @@ function Timeline({ id }) {
   const tl = usePoll(
     () => api(`/v1/fleet/appliances/${encodeURIComponent(id)}/timeline`, { query: { limit: 30 } }),
     [id],
-    5000,
+    3000,
   );
   const items = tl.data?.items ?? [];
   return html`<section aria-labelledby="tl-title" class="block">
