@@ -550,3 +550,19 @@ install_worker() { sh "$INSTALL_SH" --role worker --hub-ip 10.0.0.5 --airgap-bun
   run install_hub
   [ "$status" -eq 0 ]
 }
+
+# --- the vendor's bundle builder ---------------------------------------------------------------
+
+@test "make-bundle.sh builds a signed bundle that install.sh accepts" {
+  src="$BUNDLE_KEYS/bundle"
+  PATH="$SANDBOX_BIN" run sh "$BATS_TEST_DIRNAME/../make-bundle.sh" --version 3.0.0 --arch amd64 \
+    --k3s "$src/bin/k3s" --helm "$src/bin/helm" --runner-ctl "$src/runner-ctl.mjs" --chart "$src/charts/runner" \
+    --jwks "$src/jwks.json" --image "$src/images/k3s-airgap-images-amd64.tar.zst" --key "$TEST_KEY" \
+    --output "$BATS_TEST_TMPDIR/made.tar.gz"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"bundle 3.0.0 (amd64)"* ]]
+  run sh "$INSTALL_SH" --token valid-license --airgap-bundle "$BATS_TEST_TMPDIR/made.tar.gz"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"Bundle 3.0.0 (amd64): signature and checksums verified."* ]]
+  grep -qx 'BUNDLE_VERSION=3.0.0' "$RUNNER_ROOT/etc/camel-runner/runner.conf"
+}
