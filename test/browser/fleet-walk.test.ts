@@ -2,6 +2,7 @@
 // fleet page, filter, open an appliance (telemetry chart, a support command), create a rollout from the wave
 // preview, watch it halt on the canary that misses its progress deadline, resume it once the canary turned out
 // healthy after all, see the offline appliance deferred and caught up on its return, and the rollout complete.
+// Bounded: every wait has its own timeout; the hooks and tests allow for a loaded 2-core machine (start-up ~20-80 s).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Agent, createAgent } from "../../agent/src/agent.ts";
 import { MemoryKeyStore } from "../../agent/src/keystore.ts";
@@ -74,7 +75,7 @@ describe("fleet walk (chromium, real agents)", () => {
     });
     expect(release.id).toMatch(/^rel_/);
     b = await openBrowser();
-  }, 90_000);
+  }, 180_000);
 
   afterAll(async () => {
     await b?.close();
@@ -116,7 +117,7 @@ describe("fleet walk (chromium, real agents)", () => {
       .poll(() => page.locator(".timeline li").filter({ hasText: "list-workloads" }).count(), { timeout: 10_000 })
       .toBeGreaterThan(0);
     await b.shot("12-appliance");
-  });
+  }, 120_000);
 
   it("creates a rollout from the wave preview, watches it halt and resumes it to completion", async () => {
     const { page } = b;
@@ -170,5 +171,5 @@ describe("fleet walk (chromium, real agents)", () => {
     }
     await b.shot("23-rollout-completed");
     expect(b.problems.filter((p) => !/401|Failed to load resource/.test(p))).toEqual([]);
-  });
+  }, 180_000);
 });

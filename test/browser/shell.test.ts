@@ -9,7 +9,7 @@ describe("fleet UI shell (chromium)", () => {
   beforeAll(async () => {
     t = await startUiCloud();
     b = await openBrowser();
-  });
+  }, 180_000);
   afterAll(async () => {
     await b?.close();
     await t?.stop();
