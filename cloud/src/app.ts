@@ -1,9 +1,9 @@
 // createApp(deps): the whole HTTP API as a Hono app; no process.env, no ports. main.ts serves it.
 import { randomUUID } from "node:crypto";
-import { Scalar } from "@scalar/hono-api-reference";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { pingDatabase } from "./db/client.ts";
+import { apiReferenceHtml } from "./lib/api-reference.ts";
 import type { AppDeps } from "./lib/context.ts";
 import { createRouter, type Router } from "./lib/create-router.ts";
 import { AppError, errorBody } from "./lib/errors.ts";
@@ -122,7 +122,11 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}) {
     servers: [{ url: deps.publicUrl }],
   }));
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "http", scheme: "bearer" });
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Camel Ops API reference" }));
+  const reference = apiReferenceHtml("/openapi.json", "Camel Ops API reference");
+  app.get("/docs", (c) => {
+    c.header("content-security-policy", reference.csp);
+    return c.html(reference.html);
+  });
 
   return app;
 }
