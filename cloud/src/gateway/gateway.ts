@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
-import { and, eq, inArray, max, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, max, or, sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import { CloseCode, LINK_SUBPROTOCOL, TUNNEL_PATH, tunnelAudience } from "../../../shared/src/protocol/frames.ts";
@@ -252,7 +252,9 @@ export class Gateway {
       await this.recheck(ids);
       const live = [...this.sessions.values()].filter((s) => s.epoch > 0);
       if (live.length > 0) {
-        // Presence: one statement for all sessions of this replica.
+        // Presence: one statement for all sessions of this replica. Only rows older than presenceRefreshMs are
+        // rewritten, so each held appliance costs one row update per refresh, not one per sweep (bench S1).
+        const staleBefore = new Date(now.getTime() - this.options.presenceRefreshMs);
         for (let i = 0; i < live.length; i += 5000) {
           const chunk = live.slice(i, i + 5000);
           await this.db
@@ -265,6 +267,7 @@ export class Gateway {
                   chunk.map((s) => s.applianceId),
                 ),
                 eq(appliances.replicaId, this.replicaId),
+                or(isNull(appliances.lastSeenAt), lt(appliances.lastSeenAt, staleBefore)),
               ),
             );
           // Outbox safety net, in case a NOTIFY was missed (e.g. the LISTEN connection reconnected).

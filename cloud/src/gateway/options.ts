@@ -14,6 +14,11 @@ export interface GatewayOptions {
   stateCheckMs: number;
   /** license/appliance re-check, presence (last seen), outbox safety poll, expiry */
   sweepMs: number;
+  /**
+   * A held appliance's last-seen is rewritten when older than this (by the sweep). Keep it well under the API's
+   * PRESENCE_STALE_MS (90 s): each held agent costs one row update per refresh in Postgres.
+   */
+  presenceRefreshMs: number;
   /** a close handshake not completed in this time ends in terminate() */
   closeTimeoutMs: number;
   admission: AdmissionOptions;
@@ -34,6 +39,7 @@ export const defaultGatewayOptions: GatewayOptions = {
   helloTimeoutMs: 10_000,
   stateCheckMs: 15 * 60_000,
   sweepMs: 5_000,
+  presenceRefreshMs: 30_000,
   closeTimeoutMs: 5_000,
   admission: defaultAdmission,
   drainSpreadMs: 30_000,
