@@ -1,5 +1,8 @@
 // @kubernetes/client-node (v1) against the simulator over HTTPS: list, watch, patch, log, informers.
 
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import {
   AppsV1Api,
@@ -35,6 +38,27 @@ describe("@kubernetes/client-node", () => {
   it("trusts the generated CA and reads the version", async () => {
     const v = await kc.makeApiClient(VersionApi).getCode();
     expect(v.gitVersion).toBe("v1.31.4+k3s1");
+  });
+
+  it("works from an in-cluster service account mount", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "k8s-sim-sa-"));
+    const { pathPrefix, env } = sim.writeServiceAccount(dir, "kube-system");
+    const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+    try {
+      process.env.KUBERNETES_SERVICE_HOST = env.KUBERNETES_SERVICE_HOST;
+      process.env.KUBERNETES_SERVICE_PORT = env.KUBERNETES_SERVICE_PORT;
+      const inCluster = new KubeConfig();
+      inCluster.loadFromCluster(pathPrefix);
+      const nodes = await inCluster.makeApiClient(CoreV1Api).listNode();
+      expect(nodes.items[0]?.metadata?.labels?.["node.kubernetes.io/instance-type"]).toBe("k3s");
+      expect(inCluster.getContextObject(inCluster.getCurrentContext())?.namespace).toBe("kube-system");
+    } finally {
+      process.env.KUBERNETES_SERVICE_HOST = saved.host;
+      process.env.KUBERNETES_SERVICE_PORT = saved.port;
+      if (saved.host === undefined) delete process.env.KUBERNETES_SERVICE_HOST;
+      if (saved.port === undefined) delete process.env.KUBERNETES_SERVICE_PORT;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("lists with label selectors and pagination", async () => {

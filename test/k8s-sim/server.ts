@@ -241,7 +241,7 @@ async function serveResource(
       opts.fieldSelector = [opts.fieldSelector, `metadata.name=${r.name}`].filter(Boolean).join(",");
     }
     if (method === "GET") {
-      if (isWatch) return serveWatch(ctx, req, res, def, r.ns, opts, q);
+      if (isWatch) return serveWatch(ctx, req, res, def, r.ns, opts, q, accept);
       return serveList(ctx, res, def, r.ns, opts, q, accept);
     }
     if (method === "POST") {
@@ -382,9 +382,11 @@ function serveWatch(
   ns: string | undefined,
   opts: ListOptions,
   q: URLSearchParams,
+  accept: string,
 ): void {
   const { api } = ctx;
   const store = api.store;
+  const asTable = accept.includes("as=Table");
   const key = resourceKey(def);
   const labels = parseLabelSelector(opts.labelSelector);
   const fields = parseFieldSelector(opts.fieldSelector);
@@ -405,7 +407,11 @@ function serveWatch(
   res.flushHeaders();
   ctx.streams.add(res);
   const write = (type: string, object: Obj): void => {
-    res.write(`${JSON.stringify({ type, object })}\n`);
+    const out =
+      asTable && type !== "ERROR" && type !== "BOOKMARK"
+        ? toTable(def.kind, [object], { resourceVersion: object.metadata?.resourceVersion }, q.get("includeObject"))
+        : object;
+    res.write(`${JSON.stringify({ type, object: out })}\n`);
   };
   let last = 0;
   const deliver = (e: StoreEvent): void => {

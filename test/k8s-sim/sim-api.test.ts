@@ -357,6 +357,22 @@ describe("watch", () => {
     expect(gone[0]!.object).toMatchObject({ kind: "Status", code: 410, reason: "Expired" });
   });
 
+  it("prints watch events as Table rows when kubectl asks for them", async () => {
+    const res = await fetch(`${sim.url}/api/v1/namespaces/w/configmaps?watch=true&fieldSelector=metadata.name%3Dw1`, {
+      headers: { authorization: `Bearer ${sim.token}`, accept: "application/json;as=Table;v=v1;g=meta.k8s.io" },
+      signal: AbortSignal.timeout(5000),
+    });
+    const reader = res.body!.getReader();
+    const first = JSON.parse(
+      Buffer.from((await reader.read()).value!)
+        .toString()
+        .split("\n")[0]!,
+    ) as Obj;
+    await reader.cancel();
+    expect(first.object.kind).toBe("Table");
+    expect(first.object.rows[0].cells[0]).toBe("w1");
+  });
+
   it("sends initial events and a bookmark for watch-list requests", async () => {
     const n = sim.list("ConfigMap", "w").length;
     const events = await watchEvents(

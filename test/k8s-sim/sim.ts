@@ -1,7 +1,7 @@
 // KubeSim: the programmatic face of the Kubernetes API simulator (start, stop, seed, faults, state).
 
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -223,6 +223,7 @@ preferences: {}
           "beta.kubernetes.io/arch": "amd64",
           "node-role.kubernetes.io/control-plane": "true",
           "node-role.kubernetes.io/master": "true",
+          ...(this.gitVersion.includes("k3s") ? { "node.kubernetes.io/instance-type": "k3s" } : {}),
           ...labels,
         },
         annotations: { "node.alpha.kubernetes.io/ttl": "0" },
@@ -332,6 +333,23 @@ preferences: {}
     n.status = { ...n.status, conditions: conds };
     delete n.metadata.resourceVersion;
     return this.api.update(def, undefined, node, n, { subresource: "status" });
+  }
+
+  /**
+   * Writes what a pod's service account mount holds (token, ca.crt, namespace) under
+   * `<dir>/var/run/secrets/kubernetes.io/serviceaccount/`, for in-cluster configuration (e.g.
+   * client-node's `loadFromCluster(pathPrefix)` with `env` set). Needs the HTTPS server.
+   */
+  writeServiceAccount(dir: string, namespace = "default"): { pathPrefix: string; env: Record<string, string> } {
+    const sa = join(dir, "var/run/secrets/kubernetes.io/serviceaccount");
+    mkdirSync(sa, { recursive: true });
+    writeFileSync(join(sa, "token"), this.token, { mode: 0o600 });
+    writeFileSync(join(sa, "ca.crt"), this.caPem);
+    writeFileSync(join(sa, "namespace"), namespace);
+    return {
+      pathPrefix: dir,
+      env: { KUBERNETES_SERVICE_HOST: this.opts.host ?? "127.0.0.1", KUBERNETES_SERVICE_PORT: String(this.port) },
+    };
   }
 
   /** Forgets watch history: watches from older resourceVersions now get 410 Gone. */
