@@ -32,6 +32,8 @@ export const clusterConfigSchema = z.object({
   CAMEL_OPS_CAMEL_ACCESS: z.enum(["direct", "apiserver", "off"]).optional(),
   /** comma-separated `service:port[/path-prefix]` allowed for support HTTP (values: agent.support.http.allow) */
   CAMEL_OPS_SUPPORT_HTTP_ALLOW: z.string().default(""),
+  /** how the release (which holds the agent's own pod) is upgraded: a one-shot Job, or inline; auto = Job in a pod */
+  CAMEL_OPS_SELF_UPGRADE: z.enum(["auto", "job", "inline"]).default("auto"),
 });
 
 export type ClusterConfigEnv = z.infer<typeof clusterConfigSchema>;
@@ -54,6 +56,7 @@ export interface ClusterConfig {
   helmServerSide: boolean;
   camelAccess?: "direct" | "apiserver" | "off";
   supportHttpAllow: string[];
+  selfUpgrade: "auto" | "job" | "inline";
 }
 
 export function clusterConfigFrom(env: Record<string, string | undefined>): ClusterConfig {
@@ -78,5 +81,6 @@ export function clusterConfigFrom(env: Record<string, string | undefined>): Clus
     supportHttpAllow: e.CAMEL_OPS_SUPPORT_HTTP_ALLOW.split(",")
       .map((s) => s.trim())
       .filter(Boolean),
+    selfUpgrade: e.CAMEL_OPS_SELF_UPGRADE,
   };
 }

@@ -1,4 +1,5 @@
 // The real ClusterPort: Kubernetes through @kubernetes/client-node, the release through the pinned helm binary.
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
@@ -14,6 +15,7 @@ import type { ChartFetch } from "../helm/chart-source.ts";
 import { type ExecutorOptions, HelmExecutor } from "../helm/executor.ts";
 import type { CamelEndpoint } from "../helm/health-gate.ts";
 import { detectHelm, type HelmEnv } from "../helm/helm-cli.ts";
+import { applyThroughJob } from "../helm/upgrade-job.ts";
 import { createSupport } from "../support/handlers.ts";
 import { AccessChecker } from "./access.ts";
 import type { ClusterConfig } from "./config.ts";
@@ -187,7 +189,25 @@ export function createKubeCluster(o: KubeClusterOptions): KubeCluster {
         };
       }
       const e = await executor();
-      return e.apply(desired, onProgress, signal);
+      const viaJob = cfg.selfUpgrade === "job" || (cfg.selfUpgrade === "auto" && kube.inCluster);
+      if (!viaJob || !desired.release) return e.apply(desired, onProgress, signal);
+      const chart = await e.prepareChart(desired, onProgress, signal);
+      if (typeof chart !== "string") return chart;
+      onProgress({ phase: "upgrading", message: "through a one-shot upgrade Job" });
+      return applyThroughJob(
+        {
+          core: kube.core,
+          batch: kube.batch,
+          namespace: cfg.namespace,
+          release: cfg.release,
+          podName: cfg.identity,
+          timeoutSeconds: cfg.helmTimeoutSeconds,
+          pollMs: o.healthPollMs,
+        },
+        desired,
+        await readFile(chart),
+        signal,
+      );
     },
 
     async runCommand(type: string, args: Record<string, unknown>, ctx: CommandContext): Promise<unknown> {

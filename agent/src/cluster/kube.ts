@@ -2,6 +2,7 @@
 import {
   AppsV1Api,
   AuthorizationV1Api,
+  BatchV1Api,
   CoordinationV1Api,
   CoreV1Api,
   KubeConfig,
@@ -15,6 +16,7 @@ export interface Kube {
   apps: AppsV1Api;
   coord: CoordinationV1Api;
   authz: AuthorizationV1Api;
+  batch: BatchV1Api;
   version: VersionApi;
   log: Log;
   /** the kubeconfig file helm is given; undefined in a pod (helm uses the service account as we do) */
@@ -36,6 +38,7 @@ export function connectKube(opts: { kubeconfigPath?: string }): Kube {
     apps: kc.makeApiClient(AppsV1Api),
     coord: kc.makeApiClient(CoordinationV1Api),
     authz: kc.makeApiClient(AuthorizationV1Api),
+    batch: kc.makeApiClient(BatchV1Api),
     version: kc.makeApiClient(VersionApi),
     log: new Log(kc),
     kubeconfigPath: opts.kubeconfigPath,

@@ -95,28 +95,9 @@ export class HelmExecutor {
     if (!release) return { generation, outcome: "healthy", message: "no release desired; nothing to apply" };
     const started = Date.now();
 
-    onProgress({ phase: "fetching", message: `chart ${release.chartVersion}` });
-    let chartPath: string;
-    try {
-      onProgress({ phase: "verifying", message: `sha256:${release.chartDigest}` });
-      chartPath = await fetchVerifiedChart({
-        url: release.chartUrl,
-        digest: release.chartDigest,
-        cacheDir: join(this.o.workDir, "charts"),
-        fetch: this.o.fetch,
-        signal,
-      });
-    } catch (e) {
-      const refused = e instanceof ChartDigestError;
-      log.warn({ err: String(e), refused }, "chart not applied");
-      return {
-        generation,
-        outcome: "failed",
-        chartVersion: release.chartVersion,
-        message: refused ? `chart refused: ${(e as Error).message}` : `chart fetch failed: ${String(e)}`,
-        evidence: { helmError: String((e as Error).message ?? e) },
-      };
-    }
+    const chart = await this.prepareChart(desired, onProgress, signal);
+    if (typeof chart !== "string") return chart;
+    const chartPath = chart;
 
     onProgress({ phase: "waiting-lock" });
     try {
@@ -134,6 +115,36 @@ export class HelmExecutor {
         chartVersion: release.chartVersion,
         message: signal.aborted ? `interrupted: ${String(signal.reason ?? e)}` : `apply failed: ${String(e)}`,
         evidence: { helmError: String(e).slice(0, 65_536) },
+      };
+    }
+  }
+
+  /** Fetches and verifies the chart: its local path, or the failure to report (an unverified chart never runs). */
+  async prepareChart(
+    desired: DesiredState,
+    onProgress: (p: ApplyProgress) => void,
+    signal: AbortSignal,
+  ): Promise<string | ApplyResult> {
+    const release = desired.release!;
+    onProgress({ phase: "fetching", message: `chart ${release.chartVersion}` });
+    try {
+      onProgress({ phase: "verifying", message: `sha256:${release.chartDigest}` });
+      return await fetchVerifiedChart({
+        url: release.chartUrl,
+        digest: release.chartDigest,
+        cacheDir: join(this.o.workDir, "charts"),
+        fetch: this.o.fetch,
+        signal,
+      });
+    } catch (e) {
+      const refused = e instanceof ChartDigestError;
+      this.o.logger.warn({ err: String(e), refused, generation: desired.generation }, "chart not applied");
+      return {
+        generation: desired.generation,
+        outcome: "failed",
+        chartVersion: release.chartVersion,
+        message: refused ? `chart refused: ${(e as Error).message}` : `chart fetch failed: ${String(e)}`,
+        evidence: { helmError: String((e as Error).message ?? e) },
       };
     }
   }
