@@ -50,7 +50,7 @@ describe("/docs", () => {
           0,
         );
         expect(await page.locator("main section").count()).toBe(operations);
-        expect(await page.locator("main").innerText()).toContain("/v1/licenses/{id}/token");
+        expect(await page.locator("main").textContent()).toContain("/v1/licenses/{id}/token");
         expect(errors).toEqual([]);
       } finally {
         await browser.close();
