@@ -189,7 +189,7 @@ const STATUS_GLYPH = {
   paused: "❚❚",
   halted: "■",
   failed: "✖",
-  "timed-out": "⏱",
+  "timed-out": "✖",
   "rolled-back": "↺",
   aborted: "✖",
   suspended: "❚❚",
@@ -199,10 +199,10 @@ const STATUS_GLYPH = {
   queued: "○",
   soaking: "◑",
   skipped: "↷",
-  superseded: "⤼",
+  superseded: "↷",
   "rolling-back": "↺",
   delivered: "◐",
-  expired: "⏱",
+  expired: "○",
   published: "●",
   sent: "◐",
   acknowledged: "◐",
@@ -263,6 +263,11 @@ export function useAction() {
     }
   }, []);
   return { busy, error, run, setError };
+}
+
+/** "timedOut" → "timed out": count keys of the API read as words. */
+export function words(key) {
+  return String(key).replace(/([a-z])([A-Z])/g, (_m, a, b) => `${a} ${b.toLowerCase()}`);
 }
 
 export function shortId(id) {

@@ -68,7 +68,7 @@ function Summary({ summary }) {
           ? html`<li class="card stat versions">
               <span class="stat-label">By chart version</span>
               <ul class="version-list">
-                ${summary.byVersion.map((v) => html`<li><code>${v.version ?? "unknown"}</code> <span>${v.count}</span></li>`)}
+                ${summary.byVersion.map((v) => html`<li><code>${v.version ?? "not reported"}</code> <span>${v.count}</span></li>`)}
               </ul>
             </li>`
           : null
@@ -115,19 +115,19 @@ function Filters({ filters, onChange, channels, customers }) {
         ["degraded", "Degraded"],
         ["offline", "Offline"],
       ],
-      "Any status",
+      "Any",
     )}
     ${sel(
       "channel",
       "Channel",
       channels.map((c) => [c.name, c.name]),
-      "Any channel",
+      "Any",
     )}
     ${sel(
       "customerId",
       "Customer",
       customers.map((c) => [c.id, c.name]),
-      "Any customer",
+      "Any",
     )}
     ${text("tag", "Customer tag", "e.g. eu")}
     ${text("version", "Chart version", "e.g. 1.4.2")}

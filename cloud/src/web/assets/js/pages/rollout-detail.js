@@ -15,6 +15,7 @@ import {
   useAction,
   useNow,
   usePoll,
+  words,
 } from "../lib.js";
 import { progressOf } from "./rollouts.js";
 
@@ -43,7 +44,7 @@ function Wave({ w, now }) {
   return html`<section class="card wave" aria-labelledby=${`wave-${w.index}`} data-testid=${`wave-${w.index}`}>
     <div class="section-head">
       <h3 id=${`wave-${w.index}`}>${w.index === 0 ? "Wave 0 · canary" : `Wave ${w.index}`} <${Badge} status=${w.state} /></h3>
-      <p class="muted">${w.size ?? w.targets?.length ?? 0} appliances${counts.length ? ` · ${counts.map(([k, n]) => `${n} ${k}`).join(", ")}` : ""}</p>
+      <p class="muted">${w.size ?? w.targets?.length ?? 0} appliances${counts.length ? ` · ${counts.map(([k, n]) => `${n} ${words(k)}`).join(", ")}` : ""}</p>
     </div>
     ${
       w.targets?.length
