@@ -227,7 +227,7 @@ function Timeline({ id }) {
       ${items.length === 0 && tl.data ? html`<li class="muted">Nothing has happened yet.</li>` : null}
       ${items.map(
         (e, i) => html`<li key=${`${e.at}-${i}`}>
-          <time datetime=${e.at}>${fmtDate(e.at)}</time>
+          <time datetime=${e.at}>${fmtDate(e.at, { seconds: true })}</time>
           <span class="pill">${e.kind}</span>
           <span>${e.summary}</span>
         </li>`,

@@ -154,7 +154,7 @@ export function RolloutDetailPage({ id, me }) {
               ${transitions.length === 0 ? html`<li class="muted">No transitions yet.</li>` : null}
               ${transitions.map(
                 (t, i) => html`<li key=${i}>
-                  <time datetime=${t.at}>${fmtDate(t.at)}</time>
+                  <time datetime=${t.at}>${fmtDate(t.at, { seconds: true })}</time>
                   <strong>${subjectOf(t)}</strong>
                   <span class="pill">${t.from ? `${t.from} → ` : ""}${t.to ?? t.state ?? t.kind ?? ""}</span>
                   <span>${t.reason ?? t.summary ?? ""}</span>
