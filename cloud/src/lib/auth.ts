@@ -16,7 +16,8 @@ export const bearerSecurity = [{ apiKey: [] }];
 
 export function clientIp(c: Context<AppEnv>, trustProxy: boolean): string {
   if (trustProxy) {
-    const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+    // The last entry is the one our own proxy appended; earlier ones are whatever the client sent.
+    const forwarded = c.req.header("x-forwarded-for")?.split(",").at(-1)?.trim();
     if (forwarded) return forwarded;
   }
   try {
@@ -66,6 +67,9 @@ export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
       if (err instanceof AppError && err.code === "TOO_MANY_REQUESTS") {
         const wait = (err.details as { retryAfterSeconds: number }).retryAfterSeconds;
         return c.json(errorBody(err.code, err.message, c.get("requestId")), 429, { "Retry-After": String(wait) });
+      }
+      if (err instanceof AppError && err.code === "UNAUTHORIZED") {
+        return c.json(errorBody(err.code, err.message, c.get("requestId")), 401, { "WWW-Authenticate": "Bearer" });
       }
       throw err;
     }

@@ -77,7 +77,9 @@ describe.each(testDbKinds)("api keys and authentication ($name)", (kind) => {
     expect((await t.call("POST", "/v1/api-keys", { key: viewer, body: { name: "x", role: "admin" } })).status).toBe(
       403,
     );
-    expect((await t.call("GET", "/v1/api-keys")).status).toBe(401);
+    const anon = await t.call("GET", "/v1/api-keys");
+    expect(anon.status).toBe(401);
+    expect(anon.headers.get("www-authenticate")).toBe("Bearer");
     const bad = await t.call("POST", "/v1/api-keys", { key: t.org.admin, body: { name: "x", role: "root" } });
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.details.issues[0].field).toBe("role");
@@ -112,7 +114,9 @@ describe.each(testDbKinds)("api keys and authentication ($name)", (kind) => {
       const prefix = (await (await p.call("GET", "/v1/me", { key: p.org.admin })).json()).apiKey.prefix;
       const guess = `${prefix}_${"y".repeat(32)}`;
       for (let i = 0; i < 3; i++) {
-        const res = await p.call("GET", "/v1/me", { key: guess, headers: { "x-forwarded-for": `10.1.0.${i}` } });
+        // the proxy appends the address it saw last; what the client put first is ignored
+        const xff = `203.0.113.7, 10.1.0.${i}`;
+        const res = await p.call("GET", "/v1/me", { key: guess, headers: { "x-forwarded-for": xff } });
         expect(res.status).toBe(401);
       }
       // a fresh client guessing the same prefix is throttled; other clients with other keys are not
