@@ -67,7 +67,10 @@ function sortSpec(sort: FleetSort) {
   const field = descending ? sort.slice(1) : sort;
   const key: SQL = field === "lastSeen" ? lastSeenKey : field === "name" ? sql`${appliances.name}` : versionKeyExpr;
   const castKey = (v: string) => (field === "lastSeen" ? sql`${v}::timestamptz` : sql`${v}`);
-  return { descending, field, key, castKey };
+  // sorted by version, the page walks the fleet projection's index: its appliance id breaks ties, and an
+  // appliance enrolled since the last fleet sync (seconds) joins these pages at the next one
+  const tie = field === "version" ? sql`${fleetAppliances.applianceId}` : sql`${appliances.id}`;
+  return { descending, field, key, castKey, tie };
 }
 
 /** The where clause of the fleet list (shared with the summary and the benchmark). */
@@ -97,14 +100,14 @@ export async function listFleet({ ctx, input }: { ctx: ServiceContext; input: Fl
 }
 
 export async function queryFleet(db: DbOrTx, orgId: string, input: FleetListInput) {
-  const { descending, field, key, castKey } = sortSpec(input.sort ?? "name");
+  const { descending, field, key, castKey, tie } = sortSpec(input.sort ?? "name");
   const cursor = decodeFleetCursor(input.cursor);
   const after = cursor
     ? descending
-      ? sql`(${key}, ${appliances.id}) < (${castKey(cursor.k ?? "")}, ${cursor.id})`
-      : sql`(${key}, ${appliances.id}) > (${castKey(cursor.k ?? "")}, ${cursor.id})`
+      ? sql`(${key}, ${tie}) < (${castKey(cursor.k ?? "")}, ${cursor.id})`
+      : sql`(${key}, ${tie}) > (${castKey(cursor.k ?? "")}, ${cursor.id})`
     : undefined;
-  const rows = await db
+  const base = db
     .select({
       id: appliances.id,
       name: appliances.name,
@@ -127,10 +130,14 @@ export async function queryFleet(db: DbOrTx, orgId: string, input: FleetListInpu
     })
     .from(appliances)
     .innerJoin(customers, eq(customers.id, appliances.customerId))
-    .innerJoin(licenses, eq(licenses.id, appliances.licenseId))
-    .leftJoin(fleetAppliances, eq(fleetAppliances.applianceId, appliances.id))
+    .innerJoin(licenses, eq(licenses.id, appliances.licenseId));
+  const joined =
+    field === "version"
+      ? base.innerJoin(fleetAppliances, eq(fleetAppliances.applianceId, appliances.id))
+      : base.leftJoin(fleetAppliances, eq(fleetAppliances.applianceId, appliances.id));
+  const rows = await joined
     .where(and(fleetFilters(orgId, input), after))
-    .orderBy(descending ? desc(key) : asc(key), descending ? desc(appliances.id) : asc(appliances.id))
+    .orderBy(descending ? desc(key) : asc(key), descending ? desc(tie) : asc(tie))
     .limit(input.limit + 1);
   const page = rows.slice(0, input.limit);
   const last = page[page.length - 1];

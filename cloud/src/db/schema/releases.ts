@@ -98,8 +98,14 @@ export const fleetAppliances = pgTable(
     syncedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    index().on(t.orgId, t.versionKey, t.applianceId),
-    index().on(t.orgId, t.channel, t.applianceId),
+    // keyset pages sorted by version, with or without a channel filter (the fleet list joins on applianceId)
+    index("fleet_appliances_org_version_idx").on(t.orgId, sql`coalesce(${t.versionKey}, '')`, t.applianceId),
+    index("fleet_appliances_org_channel_version_idx").on(
+      t.orgId,
+      t.channel,
+      sql`coalesce(${t.versionKey}, '')`,
+      t.applianceId,
+    ),
     index().on(t.orgId, t.customerId),
     index().on(t.orgId, t.pinnedReleaseId).where(sql`${t.pinnedReleaseId} is not null`),
   ],
