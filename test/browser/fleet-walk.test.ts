@@ -170,6 +170,17 @@ describe("fleet walk (chromium, real agents)", () => {
       throw new Error(`${(err as Error).message}\nrollout: ${await dump()}`);
     }
     await b.shot("23-rollout-completed");
+
+    // The lists: the rollout with its progress, and the release it shipped.
+    await page.keyboard.press("g");
+    await page.keyboard.press("r");
+    const rolloutRow = page.getByTestId("rollouts-table").locator("tbody tr").filter({ hasText: "stable 1.5.0" });
+    await expect.poll(() => rolloutRow.textContent(), { timeout: 10_000 }).toMatch(/completed.*4 \/ 4 healthy/);
+    await page.keyboard.press("g");
+    await page.keyboard.press("e");
+    const releaseRow = page.getByTestId("releases-table").locator("tbody tr").filter({ hasText: "1.5.0" });
+    await expect.poll(() => releaseRow.textContent(), { timeout: 10_000 }).toMatch(/stable.*published/);
+    await b.shot("24-releases");
     expect(b.problems.filter((p) => !/401|Failed to load resource/.test(p))).toEqual([]);
   }, 180_000);
 });

@@ -2,20 +2,16 @@
 import { api } from "../api.js";
 import { atLeast, Badge, ErrorBox, fmtDate, html, Link, PageTitle, Updated, usePoll } from "../lib.js";
 
+/** Healthy of total targets, from a rollout (waves with counts) or a list summary (total / healthy). */
 export function progressOf(r) {
-  const waves = r.waves ?? [];
+  if (typeof r.total === "number") return { done: r.healthy ?? 0, total: r.total, failed: r.failed ?? 0 };
   let done = 0;
   let total = 0;
-  for (const w of waves) {
+  for (const w of r.waves ?? []) {
     total += w.size ?? w.targets?.length ?? 0;
-    const c = w.counts ?? {};
-    done += (c.healthy ?? 0) + (c.succeeded ?? 0);
+    done += w.counts?.healthy ?? 0;
   }
-  if (!total && r.counts) {
-    total = r.counts.total ?? 0;
-    done = (r.counts.healthy ?? 0) + (r.counts.succeeded ?? 0);
-  }
-  return { done, total };
+  return { done, total, failed: (r.counts?.failed ?? 0) + (r.counts?.timedOut ?? 0) };
 }
 
 export function RolloutsPage({ me }) {
@@ -39,9 +35,12 @@ export function RolloutsPage({ me }) {
                 const p = progressOf(r);
                 return html`<tr key=${r.id}>
                   <th scope="row"><${Link} href=${`/rollouts/${encodeURIComponent(r.id)}`}>${r.name || r.id}</${Link}></th>
-                  <td>${r.release?.chartVersion ?? r.release?.version ?? r.releaseId ?? "—"}</td>
+                  <td><code>${r.version ?? r.release?.version ?? r.releaseId}</code> <span class="muted">${r.channel ?? r.release?.channel ?? ""}</span></td>
                   <td><${Badge} status=${r.state} />${r.haltReason ? html` <span class="muted">${r.haltReason}</span>` : null}</td>
-                  <td>${p.total ? `${p.done} / ${p.total} healthy` : "—"}</td>
+                  <td>
+                    ${p.total ? `${p.done} / ${p.total} healthy` : "—"}${p.failed ? html` · <span class="behind">${p.failed} failed</span>` : null}
+                    ${p.total ? html`<progress max=${p.total} value=${p.done} aria-hidden="true"></progress>` : null}
+                  </td>
                   <td>${fmtDate(r.createdAt)}</td>
                 </tr>`;
               })
