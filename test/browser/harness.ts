@@ -1,6 +1,6 @@
 // Browser-test harness: a real cloud on an ephemeral port (PGlite in memory) serving the fleet UI, and Debian's
 // chromium driven by playwright-core with a fresh profile. Screenshots go to test/browser/screenshots/latest/.
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
@@ -106,6 +106,11 @@ export interface UiBrowser {
 }
 
 export async function openBrowser(opts: { viewport?: { width: number; height: number } } = {}): Promise<UiBrowser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `no browser at ${CHROMIUM}: run \`apt-get install -y chromium\` (CI's .ci/run does) or set CHROMIUM_PATH`,
+    );
+  }
   const profile = mkdtempSync(join(tmpdir(), "camelops-chromium-"));
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const context = await chromium.launchPersistentContext(profile, {
