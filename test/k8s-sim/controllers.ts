@@ -134,6 +134,9 @@ export class Controllers {
   private readonly logs: LogStore;
   readonly opts: ControllerOptions;
   readonly faults = new Map<string, Fault>();
+  /** Unexpected controller errors (bugs), kept instead of crashing the test process. */
+  readonly errors: Error[] = [];
+  private readonly deadlines = new Set<string>();
   private readonly memos = new Map<string, PodMemo>();
   private readonly eventNames = new Map<string, string>();
   /** Endpoints this controller created, removed again when their Service goes. */
@@ -248,8 +251,8 @@ export class Controllers {
           step();
         } catch (e) {
           // A write can race with a client's write (409) or a deletion (404): the next pass retries.
-          if (!(e instanceof ApiError)) throw e;
-          this.kick();
+          if (e instanceof ApiError) this.kick();
+          else this.errors.push(e instanceof Error ? e : new Error(String(e)));
         }
       }
     } finally {
@@ -583,7 +586,11 @@ export class Controllers {
           `ReplicaSet "${rsName}" is progressing.`,
           true,
         );
-        if (deadlineMs < 3_600_000) this.later(deadlineMs - (Date.now() - since) + 1100);
+        const key = `${d.metadata.uid}/${rsName}`;
+        if (deadlineMs < 3_600_000 && !this.deadlines.has(key)) {
+          this.deadlines.add(key);
+          this.later(deadlineMs - (Date.now() - since) + 1100);
+        }
       }
     }
     conds.sort((a, b) => (a.type === "Available" ? -1 : b.type === "Available" ? 1 : 0));

@@ -51,7 +51,9 @@ export function helmScenario(label: "helm 4" | "helm 3", bin: string): void {
     });
 
     afterAll(async () => {
+      const bugs = sim?.controllers?.errors ?? [];
       await sim?.stop();
+      expect(bugs).toEqual([]);
       if (home) rmSync(home, { recursive: true, force: true });
     });
 

@@ -11,7 +11,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  const bugs = sim.controllers?.errors ?? [];
   await sim.stop();
+  expect(bugs).toEqual([]);
 });
 
 async function call(method: string, path: string, body?: unknown, contentType = "application/json", token?: string) {
@@ -417,6 +419,30 @@ describe("controllers, faults and logs", () => {
     const pod = first()!;
     expect(pod.status.containerStatuses[0].state.waiting.reason).toBe("CrashLoopBackOff");
     expect(sim.get("Deployment", "default", "stuck")!.status.readyReplicas).toBe(0);
+  });
+
+  it("marks a rollout that misses its progress deadline", async () => {
+    sim.injectFault("Deployment", "default", "late", { type: "never-ready" });
+    await call("POST", "/apis/apps/v1/namespaces/default/deployments", {
+      ...deployment("late", 1),
+      spec: { ...deployment("late", 1).spec, progressDeadlineSeconds: 1 },
+    });
+    const d = await sim.waitFor(
+      "Deployment",
+      "default",
+      "late",
+      (o) => (o.status?.conditions ?? []).some((c: Obj) => c.reason === "ProgressDeadlineExceeded"),
+      5000,
+    );
+    expect(d.status.conditions.find((c: Obj) => c.type === "Progressing").status).toBe("False");
+    const pod = await sim.waitFor(
+      "Pod",
+      "default",
+      sim.list("Pod", "default", { labelSelector: "app=late" })[0]!.metadata.name,
+      (p) => p.status?.phase === "Running",
+    );
+    expect(pod.status.conditions.find((c: Obj) => c.type === "Ready").status).toBe("False");
+    expect(sim.get("Deployment", "default", "late")!.status.readyReplicas).toBe(0);
   });
 
   it("serves pod logs with tailLines and follow", async () => {
