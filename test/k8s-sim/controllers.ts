@@ -944,7 +944,11 @@ export class Controllers {
       if (!p.spec?.nodeName) {
         const sel = (p.spec?.nodeSelector ?? {}) as Record<string, string>;
         const node = nodes.find(
-          (n) => this.nodeReady(n) && matchLabels(selectorFromSpec({ matchLabels: sel }), n.metadata.labels),
+          (n) =>
+            this.nodeReady(n) &&
+            !n.spec?.unschedulable &&
+            tolerates(p, n) &&
+            matchLabels(selectorFromSpec({ matchLabels: sel }), n.metadata.labels),
         );
         if (!node) {
           this.writeStatus("Pod", p, {
@@ -1275,6 +1279,22 @@ export class Controllers {
       }
     }
   }
+}
+
+/** Whether a pod tolerates every NoSchedule / NoExecute taint of a node. */
+function tolerates(pod: Obj, node: Obj): boolean {
+  const tolerations = (pod.spec?.tolerations ?? []) as Obj[];
+  return ((node.spec?.taints ?? []) as Obj[])
+    .filter((t) => t.effect === "NoSchedule" || t.effect === "NoExecute")
+    .every((t) =>
+      tolerations.some(
+        (tol) =>
+          (!tol.effect || tol.effect === t.effect) &&
+          (tol.operator === "Exists"
+            ? !tol.key || tol.key === t.key
+            : tol.key === t.key && (tol.value ?? "") === (t.value ?? "")),
+      ),
+    );
 }
 
 const COND_ORDER = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"];

@@ -477,6 +477,44 @@ describe("controllers, faults and logs", () => {
     sim.setNodeCondition("sim-node-1", "DiskPressure", "True");
     const node = (await call("GET", "/api/v1/nodes/sim-node-1")).json;
     expect(node.status.conditions.find((c: Obj) => c.type === "DiskPressure").status).toBe("True");
+    expect(node.spec.taints).toEqual([
+      expect.objectContaining({ key: "node.kubernetes.io/disk-pressure", effect: "NoSchedule" }),
+    ]);
+    await call("POST", "/api/v1/namespaces/default/pods", {
+      metadata: { name: "blocked" },
+      spec: { containers: [{ name: "c", image: "busybox" }] },
+    });
+    const pending = await sim.waitFor("Pod", "default", "blocked", (p) =>
+      (p.status?.conditions ?? []).some((c: Obj) => c.type === "PodScheduled" && c.status === "False"),
+    );
+    expect(pending.spec.nodeName).toBeUndefined();
     sim.setNodeCondition("sim-node-1", "DiskPressure", "False");
+    expect(sim.get("Node", undefined, "sim-node-1")!.spec.taints).toBeUndefined();
+    await sim.waitFor("Pod", "default", "blocked", (p) => p.status?.phase === "Running");
+  });
+});
+
+describe("controller switches", () => {
+  it("leaves workloads alone when their controller is off", async () => {
+    const quiet = await KubeSim.start({ https: false, controllers: { deployments: false } });
+    try {
+      quiet.seed({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "idle", namespace: "default" },
+        spec: { selector: { matchLabels: { a: "b" } }, template: { metadata: { labels: { a: "b" } } } },
+      });
+      quiet.seed({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "solo", namespace: "default" },
+        spec: { containers: [{ name: "c", image: "x" }] },
+      });
+      await quiet.waitFor("Pod", "default", "solo", (p) => p.status?.phase === "Running");
+      expect(quiet.list("ReplicaSet", "default")).toEqual([]);
+      expect(quiet.get("Deployment", "default", "idle")!.status).toBeUndefined();
+    } finally {
+      await quiet.stop();
+    }
   });
 });

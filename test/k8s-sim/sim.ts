@@ -332,7 +332,25 @@ preferences: {}
     });
     n.status = { ...n.status, conditions: conds };
     delete n.metadata.resourceVersion;
-    return this.api.update(def, undefined, node, n, { subresource: "status" });
+    this.api.update(def, undefined, node, n, { subresource: "status" });
+    // The node lifecycle controller turns conditions into NoSchedule taints the scheduler respects.
+    const fresh = this.api.get(def, undefined, node);
+    const bad = (t: string, s: string) => conds.some((c) => c.type === t && c.status === s);
+    const condTaints: [string, boolean][] = [
+      ["node.kubernetes.io/not-ready", !conds.some((c) => c.type === "Ready" && c.status === "True")],
+      ["node.kubernetes.io/disk-pressure", bad("DiskPressure", "True")],
+      ["node.kubernetes.io/memory-pressure", bad("MemoryPressure", "True")],
+      ["node.kubernetes.io/pid-pressure", bad("PIDPressure", "True")],
+    ];
+    const off = new Set(condTaints.filter(([, on]) => !on).map(([k]) => k));
+    const taints = ((fresh.spec?.taints ?? []) as Obj[]).filter((x) => !off.has(x.key));
+    for (const [key, on] of condTaints) {
+      if (on && !taints.some((x) => x.key === key)) taints.push({ key, effect: "NoSchedule", timeAdded: t });
+    }
+    fresh.spec = { ...fresh.spec, taints };
+    if (!taints.length) delete fresh.spec.taints;
+    delete fresh.metadata.resourceVersion;
+    return this.api.update(def, undefined, node, fresh);
   }
 
   /**
