@@ -25,6 +25,8 @@ const { values: a } = parseArgs({
     "idle-seconds": { type: "string", default: "60" },
     "heartbeat-ms": { type: "string", default: "30000" },
     "sweep-ms": { type: "string", default: "5000" },
+    /** 0 reproduces the gateway before the presence change (every held row rewritten on every sweep) */
+    "presence-refresh-ms": { type: "string", default: "30000" },
     "skip-baseline": { type: "boolean", default: false },
     name: { type: "string", default: "s1-idle-hold" },
   },
@@ -37,6 +39,7 @@ const gatewayOptions = {
   heartbeatMs,
   deadAfterMs: heartbeatMs * 3,
   sweepMs: Number(a["sweep-ms"]),
+  presenceRefreshMs: Number(a["presence-refresh-ms"]),
   // the default (50/s, burst 100) spreads a fleet's arrival over minutes on purpose; S1 measures holding, not admission
   admission: { ratePerSec: 1_000_000, burst: 1_000_000 },
 };
@@ -52,6 +55,7 @@ interface Measure {
   processes: number;
   held: number;
   rssPerAgent: number;
+  rssFromEmptyPerAgent: number;
   heapPerAgent: number;
   kernelTcpPerAgent: number;
   slabPerAgent: number;
@@ -74,7 +78,7 @@ async function measure(kind: "gateway" | "bare", agents: FleetAgent[]): Promise<
   }
   const mem = async () => Promise.all(servers.map((s) => s.request({ op: "mem" }, "mem")));
   await sleep(1000);
-  await mem(); // a GC before the baseline figures
+  const m0 = await mem(); // after GC, before any agent
   const tcp0 = kernelTcpMemBytes();
   const slab0 = slabUnreclaimable();
   const perClient = Math.ceil(agents.length / Math.max(2, Math.ceil(agents.length / 19_000)));
@@ -85,7 +89,7 @@ async function measure(kind: "gateway" | "bare", agents: FleetAgent[]): Promise<
       ports: servers.map((s) => s.port),
       audience: AUDIENCE,
       heartbeatMs,
-      concurrency: 256,
+      concurrency: 64,
       tokens: kind === "gateway",
     },
     perClient,
@@ -131,6 +135,7 @@ async function measure(kind: "gateway" | "bare", agents: FleetAgent[]): Promise<
     processes: servers.length,
     held: heldNow,
     rssPerAgent: slope("rss"),
+    rssFromEmptyPerAgent: (m2.reduce((s, m) => s + m.rss, 0) - m0.reduce((s, m) => s + m.rss, 0)) / heldNow,
     heapPerAgent: slope("heapUsed"),
     kernelTcpPerAgent: (tcp2 - tcp0) / heldNow,
     slabPerAgent: (slab2 - slab0) / heldNow,
@@ -175,6 +180,14 @@ const rows: Row[] = [
     unit: "bytes",
     goal: "<= 10 KB",
     met: ours.rssPerAgent <= 10_240,
+  },
+  {
+    metric: "RSS growth per agent from empty (after GC)",
+    ours: ours.rssFromEmptyPerAgent,
+    baseline: bare?.rssFromEmptyPerAgent,
+    unit: "bytes",
+    goal: "<= 10 KB",
+    met: ours.rssFromEmptyPerAgent <= 10_240,
   },
   { metric: "JS heap slope per agent", ours: ours.heapPerAgent, baseline: bare?.heapPerAgent, unit: "bytes" },
   {

@@ -56,22 +56,25 @@ async function prepare(a: Agent) {
   a.spec.handshake = handshakeBytes(init.host, a.port, token);
 }
 
+/** Starts queued connections up to the concurrency limit; a token is signed just before its use (5 min TTL). */
 function pump() {
   while (inFlight < init.concurrency && queue.length > 0) {
     const a = queue.shift()!;
     inFlight++;
-    a.conn.connect(init.host, a.port, init.localAddress);
+    if (a.ready) {
+      a.ready = false;
+      a.conn.connect(init.host, a.port, init.localAddress);
+    } else void prepare(a).then(() => a.conn.connect(init.host, a.port, init.localAddress));
   }
 }
 
+let retries = 0;
 function schedule(a: Agent, delayMs: number) {
+  retries++;
   const go = () => {
-    const prepared = a.ready ? Promise.resolve() : prepare(a);
-    a.ready = false;
-    void prepared.then(() => {
-      queue.push(a);
-      pump();
-    });
+    retries--;
+    queue.push(a);
+    pump();
   };
   if (delayMs <= 0) go();
   else setTimeout(go, delayMs);
@@ -91,7 +94,10 @@ const events = {
     counters.refused++;
     refusals[status] = (refusals[status] ?? 0) + 1;
     pump();
-    if (reconnect) schedule(byConn.get(c)!, retryAfterMs ?? Math.random() * reconnectJitterMs);
+    // shed (429) or draining (503): come back when told, as the agent does; other refusals are final here
+    if (reconnect || status === 429 || status === 503) {
+      schedule(byConn.get(c)!, retryAfterMs ?? Math.random() * reconnectJitterMs);
+    }
   },
   onClosed(c: RawConn, code: number) {
     const a = byConn.get(c)!;
@@ -197,14 +203,12 @@ process.on("message", async (m: { op: string; [k: string]: unknown }) => {
     case "connect": {
       const t0 = performance.now();
       handshakeMs = [];
-      for (const a of agents) await prepare(a);
-      const signMs = performance.now() - t0;
+      const signMs = 0;
       queue.push(...agents);
       pump();
-      const done = () => counters.live + counters.refused >= agents.length || counters.live >= agents.length;
       await new Promise<void>((r) => {
         const t = setInterval(() => {
-          if (done() || (queue.length === 0 && inFlight <= 0)) {
+          if (counters.live >= agents.length || (queue.length === 0 && inFlight <= 0 && retries === 0)) {
             clearInterval(t);
             r();
           }

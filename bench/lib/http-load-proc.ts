@@ -69,7 +69,8 @@ function run(
   });
 }
 
-process.on("message", async (job: Job) => {
+process.on("message", async (job: Job & { op?: string }) => {
+  if (job.op === "exit") process.exit(0);
   const r = await run(job);
   r.lat.sort((a, b) => a - b);
   const q = (p: number) => r.lat[Math.min(r.lat.length - 1, Math.floor(p * r.lat.length))] ?? Number.NaN;

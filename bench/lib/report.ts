@@ -27,6 +27,9 @@ export function machineFacts() {
     postgres: sh("psql --version"),
     nofileLimit: sh("sh -c 'ulimit -n'"),
     loadAverage: readFileSync("/proc/loadavg", "utf8").trim(),
+    /** the benches run the working tree: its commit and any uncommitted files under cloud/ and shared/ */
+    gitHead: sh("git rev-parse --short HEAD"),
+    uncommitted: sh("git status --porcelain -- cloud shared").split("\n").filter(Boolean),
   };
 }
 
