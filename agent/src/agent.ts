@@ -37,7 +37,7 @@ export interface AgentOptions {
   agentVersion?: string;
   name?: string;
   /** PEM bundle trusted for the cloud (enterprise proxies re-sign TLS) */
-  ca?: string | Buffer;
+  ca?: string | Buffer | Array<string | Buffer>;
   /** CONNECT proxy for the cloud URL (HTTPS_PROXY), unless noProxy matches */
   proxyUrl?: string;
   noProxy?: string;

@@ -5,7 +5,7 @@ import { request as httpsRequest } from "node:https";
 
 export interface PostOptions {
   agent?: HttpAgent;
-  ca?: string | Buffer;
+  ca?: string | Buffer | Array<string | Buffer>;
   timeoutMs: number;
 }
 

@@ -17,7 +17,7 @@ export interface DialOptions {
   url: string;
   token: string;
   agent?: HttpAgent;
-  ca?: string | Buffer;
+  ca?: string | Buffer | Array<string | Buffer>;
   connectTimeoutMs: number;
   closeTimeoutMs: number;
 }

@@ -8,7 +8,7 @@ import { connect as tlsConnect } from "node:tls";
 export interface ProxyAgentOptions {
   proxyUrl: string;
   /** PEM bundle trusted for the cloud (and for an https:// proxy) */
-  ca?: string | Buffer;
+  ca?: string | Buffer | Array<string | Buffer>;
   /** the target speaks TLS (wss/https) */
   secure: boolean;
   connectTimeoutMs?: number;
@@ -18,7 +18,7 @@ type ConnOpts = { host?: string; hostname?: string; port?: number | string; serv
 
 export class ConnectProxyAgent extends Agent {
   private readonly proxy: URL;
-  private readonly ca?: string | Buffer;
+  private readonly ca?: string | Buffer | Array<string | Buffer>;
   private readonly secure: boolean;
   private readonly connectTimeoutMs: number;
   /** CONNECT tunnels opened (tests) */
@@ -30,6 +30,8 @@ export class ConnectProxyAgent extends Agent {
     this.ca = opts.ca;
     this.secure = opts.secure;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+    // https.request checks the agent's protocol; the TLS handshake happens in createConnection.
+    (this as unknown as { protocol: string }).protocol = opts.secure ? "https:" : "http:";
   }
 
   // Node's Agent accepts an asynchronous createConnection that calls back with the socket.

@@ -44,13 +44,13 @@ describe.each(testDbKinds)("enroll, connect, telemetry ($name)", (kind) => {
     expect(apl.facts.distribution).toBe("k3s");
 
     const seq = await a.agent.emitEvent("test.hello", { n: 1 });
-    await a.agent.emitEvent("test.hello", { n: 2 });
+    await a.agent.emitEvent("test.hello", { n: 2, tricky: 'quote " backslash \\ braces {a,b} NULL ü' });
     const events = await eventually(async () => {
       const r = await tc.api("GET", `/v1/appliances/${id}/events?kind=test.hello`);
       return r.items.length === 2 ? r.items : undefined;
     });
     expect(events.map((e: { seq: number }) => e.seq)).toEqual([seq, seq + 1]);
-    expect(events[1].data).toEqual({ n: 2 });
+    expect(events[1].data).toEqual({ n: 2, tricky: 'quote " backslash \\ braces {a,b} NULL ü' });
     // acknowledged after the commit: the agent's buffer empties
     await eventually(() => a.agent.status().eventsBuffered === 0, 5_000, "events acked");
 

@@ -7,9 +7,19 @@ export interface AdmissionOptions {
   burst: number;
   /** a refused client is told to wait a uniformly random time in [min, max] ms */
   retryAfterMs: [number, number];
+  /**
+   * sessions between upgrade and welcome at once; beyond it new upgrades are refused. Without this cap a storm
+   * queues more database work than can finish before the agents' own timeouts, and nobody gets through.
+   */
+  maxInFlight: number;
 }
 
-export const defaultAdmission: AdmissionOptions = { ratePerSec: 50, burst: 100, retryAfterMs: [1_000, 10_000] };
+export const defaultAdmission: AdmissionOptions = {
+  ratePerSec: 50,
+  burst: 100,
+  retryAfterMs: [1_000, 10_000],
+  maxInFlight: 64,
+};
 
 export class TokenBucket {
   private tokens: number;

@@ -68,6 +68,8 @@ export class Gateway {
   private sweepTimer: NodeJS.Timeout | undefined;
   private livenessTimer: NodeJS.Timeout | undefined;
   private draining = false;
+  /** upgrades being authenticated plus sessions not yet welcomed */
+  private inFlight = 0;
   private sweeping = false;
   readonly stats: GatewayStats = { sessions: 0, upgrades: 0, refused: {}, arrivals: 0 };
   /** called with each session that completed hello (tests measure arrivals with it) */
@@ -110,6 +112,7 @@ export class Gateway {
         self.stats.sessions = self.sessions.size;
       },
       unregister(s) {
+        self.releaseSlot(s);
         self.pending.delete(s);
         if (self.sessions.get(s.applianceId) === s) self.sessions.delete(s.applianceId);
         self.stats.sessions = self.sessions.size;
@@ -117,6 +120,7 @@ export class Gateway {
       notifyFence: (applianceId, epoch) =>
         notify(this.db, channels.fence, JSON.stringify({ applianceId, epoch, replicaId: this.replicaId })),
       onLive(s) {
+        self.releaseSlot(s);
         self.stats.arrivals++;
         self.onSessionLive?.(s);
       },
@@ -152,15 +156,29 @@ export class Gateway {
     socket.on("error", () => {});
     this.stats.upgrades++;
     if (this.draining) {
-      return this.refuse(socket, 503, "draining", randomBetween(this.options.drainRetryAfterMs));
+      this.refuse(socket, 503, "draining", randomBetween(this.options.drainRetryAfterMs));
+      return;
     }
-    if (!this.bucket.take()) {
-      return this.refuse(socket, 429, "overloaded", randomBetween(this.options.admission.retryAfterMs));
+    if (this.inFlight >= this.options.admission.maxInFlight || !this.bucket.take()) {
+      this.refuse(socket, 429, "overloaded", randomBetween(this.options.admission.retryAfterMs));
+      return;
     }
+    this.inFlight++;
+    let admitted = false;
+    try {
+      admitted = await this.authenticateAndUpgrade(req, socket, head);
+    } finally {
+      if (!admitted) this.inFlight--;
+    }
+  }
+
+  /** Returns true when a session was created (it then releases its in-flight slot itself at welcome or close). */
+  private async authenticateAndUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<boolean> {
     const protocols = (req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim());
     if (!protocols.includes(LINK_SUBPROTOCOL)) return this.refuse(socket, 426, "unsupported-subprotocol");
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
     if (!m) return this.refuse(socket, 401, "missing-token");
+    if (socket.destroyed) return false;
     let auth: Awaited<ReturnType<AgentTokenVerifier["verify"]>>;
     try {
       auth = await this.verifier.verify(m[1]!, this.deps.clock.now());
@@ -170,14 +188,22 @@ export class Gateway {
       return this.refuse(socket, 500, "internal");
     }
     if (this.draining) return this.refuse(socket, 503, "draining", randomBetween(this.options.drainRetryAfterMs));
-    if (socket.destroyed) return;
+    if (socket.destroyed) return false;
+    let created = false;
+    // ws destroys a socket that died mid-handshake without calling back: the slot is released here then.
+    socket.once("close", () => {
+      if (!created) this.inFlight--;
+    });
     this.wss.handleUpgrade(req, socket, head, (ws) => {
+      created = true;
       const s = new Session(this.ctx, ws, auth);
+      s.holdsSlot = true;
       this.pending.add(s);
     });
+    return true;
   }
 
-  private refuse(socket: Duplex, status: number, reason: string, retryAfterMs?: number) {
+  private refuse(socket: Duplex, status: number, reason: string, retryAfterMs?: number): false {
     this.stats.refused[reason] = (this.stats.refused[reason] ?? 0) + 1;
     const body = JSON.stringify({ error: { code: reason, message: reason } });
     const headers = [
@@ -192,6 +218,18 @@ export class Gateway {
     }
     if (!socket.destroyed) socket.end(`${headers.join("\r\n")}\r\n\r\n${body}`);
     setTimeout(() => socket.destroy(), 1000).unref();
+    return false;
+  }
+
+  private releaseSlot(s: Session) {
+    if (!s.holdsSlot) return;
+    s.holdsSlot = false;
+    this.inFlight--;
+  }
+
+  /** for tests and metrics */
+  get inFlightCount() {
+    return this.inFlight;
   }
 
   private onFence(payload: string) {

@@ -35,6 +35,8 @@ export class Session {
   lastRx = performance.now();
   epoch = 0;
   state: "awaiting-hello" | "live" | "closed" = "awaiting-hello";
+  /** holds one of the gateway's in-flight admission slots until welcome or close */
+  holdsSlot = false;
   agentVersion = "";
   /** highest command seq sent on this session */
   private sentSeq = 0;

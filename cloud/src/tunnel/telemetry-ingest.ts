@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { AgentEvent, MetricSample } from "../../../shared/src/protocol/frames.ts";
 import { applyResultSchema } from "../../../shared/src/protocol/frames.ts";
 import type { Db } from "../db/client.ts";
-import { appliances, metricSamples, telemetryEvents } from "../db/schema/index.ts";
+import { appliances } from "../db/schema/index.ts";
 
 export interface IngestOptions {
   flushMs: number;
@@ -22,9 +22,6 @@ interface PendingEvents {
   resolve: () => void;
   reject: (err: unknown) => void;
 }
-
-/** Postgres' bind-parameter limit is 65535; stay far below with this many rows per statement. */
-const ROWS_PER_STATEMENT = 1000;
 
 export class TelemetryIngest {
   private readonly db: Db;
@@ -115,22 +112,27 @@ export class TelemetryIngest {
     const applyResults = eventRows.filter((r) => r.kind === "apply.result");
     try {
       await this.db.transaction(async (tx) => {
-        for (let i = 0; i < eventRows.length; i += ROWS_PER_STATEMENT) {
-          await tx
-            .insert(telemetryEvents)
-            .values(eventRows.slice(i, i + ROWS_PER_STATEMENT))
-            .onConflictDoNothing();
+        // One statement per table: INSERT ... SELECT FROM unnest(<one array parameter per column>).
+        if (eventRows.length > 0) {
+          await tx.execute(sql`
+            insert into telemetry_events (appliance_id, seq, kind, at, data)
+            select * from unnest(
+              ${pgArray(eventRows.map((r) => r.applianceId))}::text[],
+              ${pgArray(eventRows.map((r) => String(r.seq)))}::bigint[],
+              ${pgArray(eventRows.map((r) => r.kind))}::text[],
+              ${pgArray(eventRows.map((r) => r.at.toISOString()))}::timestamptz[],
+              ${pgArray(eventRows.map((r) => JSON.stringify(r.data)))}::jsonb[])
+            on conflict do nothing`);
         }
-        for (let i = 0; i < samples.length; i += ROWS_PER_STATEMENT) {
-          await tx.insert(metricSamples).values(
-            samples.slice(i, i + ROWS_PER_STATEMENT).map(({ applianceId, s }) => ({
-              applianceId,
-              name: s.name,
-              value: s.value,
-              at: safeDate(s.at),
-              labels: s.labels ?? null,
-            })),
-          );
+        if (samples.length > 0) {
+          await tx.execute(sql`
+            insert into metric_samples (appliance_id, name, at, value, labels)
+            select * from unnest(
+              ${pgArray(samples.map((x) => x.applianceId))}::text[],
+              ${pgArray(samples.map((x) => x.s.name))}::text[],
+              ${pgArray(samples.map((x) => safeDate(x.s.at).toISOString()))}::timestamptz[],
+              ${pgArray(samples.map((x) => String(x.s.value)))}::float8[],
+              ${pgArray(samples.map((x) => (x.s.labels ? JSON.stringify(x.s.labels) : null)))}::jsonb[])`);
         }
         if (maxSeq.size > 0) {
           // one statement for every appliance in the batch
@@ -178,6 +180,11 @@ export class TelemetryIngest {
     await this.flush();
     if (this.flushing) await this.flushing;
   }
+}
+
+/** A Postgres array literal (`{"a","b",NULL}`) passed as one text parameter: both drivers send it as-is. */
+export function pgArray(values: Array<string | null>): string {
+  return `{${values.map((v) => (v === null ? "NULL" : `"${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`)).join(",")}}`;
 }
 
 function safeDate(s: string): Date {
