@@ -38,7 +38,7 @@ describe("app", () => {
   });
 
   it("keeps a metrics registry per app instance", async () => {
-    const other = await startTestCloud(pgliteKind);
+    const other = t.sibling();
     try {
       await other.call("GET", "/healthz");
       const a = await (await t.call("GET", "/metrics")).text();

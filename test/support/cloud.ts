@@ -24,6 +24,8 @@ export interface TestCloud {
   database: TestDatabase;
   org: TestOrg;
   newOrg(name?: string): Promise<TestOrg>;
+  /** Another app (own config, metrics, throttle, events) on the SAME database and organisation; its close() is a no-op. */
+  sibling(env?: Record<string, string>): TestCloud;
   /** app.request with a Bearer key and a JSON body */
   call(
     method: string,
@@ -38,13 +40,16 @@ export async function startTestCloud(
   opts: { clock?: Clock; env?: Record<string, string>; app?: CreateAppOptions } = {},
 ): Promise<TestCloud> {
   const database = await kind.open();
-  const config = loadConfig({ LOG_LEVEL: "silent", ...opts.env });
-  const deps = createDeps(config, database, {
-    logger: pino({ level: "silent" }),
-    clock: opts.clock,
-    keyEncryptionKey: randomBytes(32),
-  });
-  const app = createApp(deps, opts.app);
+  const keyEncryptionKey = randomBytes(32);
+  const build = (env: Record<string, string> | undefined) => {
+    const deps = createDeps(loadConfig({ LOG_LEVEL: "silent", ...env }), database, {
+      logger: pino({ level: "silent" }),
+      clock: opts.clock,
+      keyEncryptionKey,
+    });
+    return { deps, app: createApp(deps, opts.app) };
+  };
+  const { deps, app } = build(opts.env);
 
   async function newOrg(name = "test org"): Promise<TestOrg> {
     const created = await createOrganisation(deps.db, { name, actorName: "test", at: deps.clock.now() });
@@ -63,20 +68,25 @@ export async function startTestCloud(
   }
 
   const org = await newOrg("first org");
-  return {
-    app,
-    deps,
+  const make = (a: App, d: AppDeps, close: () => Promise<void>): TestCloud => ({
+    app: a,
+    deps: d,
     database,
     org,
     newOrg,
+    sibling(env) {
+      const other = build(env);
+      return make(other.app, other.deps, async () => {});
+    },
     call(method, path, { key, body, headers = {} } = {}) {
       const h: Record<string, string> = { ...headers };
       if (key) h.authorization = `Bearer ${key}`;
       if (body !== undefined) h["content-type"] = "application/json";
       return Promise.resolve(
-        app.request(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) }),
+        a.request(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) }),
       );
     },
-    close: () => database.close(),
-  };
+    close,
+  });
+  return make(app, deps, () => database.close());
 }

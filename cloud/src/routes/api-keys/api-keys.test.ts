@@ -106,10 +106,7 @@ describe.each(testDbKinds)("api keys and authentication ($name)", (kind) => {
   });
 
   it("with TRUST_PROXY, a key prefix under attack is blocked for every client", async () => {
-    const p = await startTestCloud(kind, {
-      clock,
-      env: { AUTH_FAILURE_LIMIT: "3", AUTH_FAILURE_WINDOW_SECONDS: "60", TRUST_PROXY: "true" },
-    });
+    const p = t.sibling({ AUTH_FAILURE_LIMIT: "3", AUTH_FAILURE_WINDOW_SECONDS: "60", TRUST_PROXY: "true" });
     try {
       const prefix = (await (await p.call("GET", "/v1/me", { key: p.org.admin })).json()).apiKey.prefix;
       const guess = `${prefix}_${"y".repeat(32)}`;
