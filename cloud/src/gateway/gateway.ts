@@ -328,6 +328,16 @@ export class Gateway {
           }
         }
       }
+      // Sessions of a replica that died without a goodbye: any replica marks them offline once stale.
+      await this.db
+        .update(appliances)
+        .set({ online: false, disconnectedAt: now })
+        .where(
+          and(
+            sql`${appliances.online}`,
+            lt(appliances.lastSeenAt, new Date(now.getTime() - this.options.presenceStaleMs)),
+          ),
+        );
       await expireCommands(this.db, now);
       await this.verifier.sweep(now);
     } catch (err) {

@@ -19,6 +19,8 @@ export interface GatewayOptions {
    * PRESENCE_STALE_MS (90 s): each held agent costs one row update per refresh in Postgres.
    */
   presenceRefreshMs: number;
+  /** an appliance marked online whose last-seen is older than this is marked offline (its replica died) */
+  presenceStaleMs: number;
   /** a close handshake not completed in this time ends in terminate() */
   closeTimeoutMs: number;
   admission: AdmissionOptions;
@@ -40,6 +42,7 @@ export const defaultGatewayOptions: GatewayOptions = {
   stateCheckMs: 15 * 60_000,
   sweepMs: 5_000,
   presenceRefreshMs: 30_000,
+  presenceStaleMs: 90_000,
   closeTimeoutMs: 5_000,
   admission: defaultAdmission,
   drainSpreadMs: 30_000,
