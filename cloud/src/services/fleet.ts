@@ -136,7 +136,8 @@ export async function queryFleet(db: DbOrTx, orgId: string, input: FleetListInpu
       ? base.innerJoin(fleetAppliances, eq(fleetAppliances.applianceId, appliances.id))
       : base.leftJoin(fleetAppliances, eq(fleetAppliances.applianceId, appliances.id));
   const rows = await joined
-    .where(and(fleetFilters(orgId, input), after))
+    // the projection's org column too, so the version index (org_id, version_key, appliance_id) gives the order
+    .where(and(fleetFilters(orgId, input), field === "version" ? eq(fleetAppliances.orgId, orgId) : undefined, after))
     .orderBy(descending ? desc(key) : asc(key), descending ? desc(tie) : asc(tie))
     .limit(input.limit + 1);
   const page = rows.slice(0, input.limit);
