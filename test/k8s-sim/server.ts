@@ -247,7 +247,7 @@ async function serveResource(
     if (method === "POST") {
       const body = parseBody(await readBody(req), contentType) as Obj;
       const created = api.create(def, r.ns, body, { dryRun, fieldManager });
-      return send(res, def.virtual ? 201 : 201, created);
+      return send(res, 201, created);
     }
     if (method === "DELETE") {
       const body = (parseBody(await readBody(req), contentType) ?? {}) as Obj;

@@ -90,7 +90,7 @@ export class KubeSim {
       admin: (action, body) => this.admin(action, body),
     });
     const tls = https ? generateTls() : undefined;
-    this.caPem = tls?.caPem ?? generateCaPlaceholder();
+    this.caPem = tls?.caPem ?? "";
     this.server = tls ? createHttpsServer({ key: tls.keyPem, cert: tls.certPem }, handler) : createHttpServer(handler);
     this.server.keepAliveTimeout = 30_000;
     const host = this.opts.host ?? "127.0.0.1";
@@ -442,8 +442,4 @@ function allOff(): ControllerSwitches {
   const out = { ...DEFAULT_SWITCHES };
   for (const k of Object.keys(out) as (keyof ControllerSwitches)[]) out[k] = false;
   return out;
-}
-
-function generateCaPlaceholder(): string {
-  return "";
 }
