@@ -3,7 +3,7 @@
 // (startCloud + gateway on PGlite), real agent core (createAgent) with the real ClusterPort, the Kubernetes API
 // simulator and the real helm binary, over real sockets.
 import { createHash } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createAgent } from "../../agent/src/agent.ts";
 import { MemoryKeyStore } from "../../agent/src/keystore.ts";
 import { MemoryStateStore } from "../../agent/src/state-store.ts";
@@ -22,6 +22,9 @@ import {
   startSim,
   statusOfRelease,
 } from "./harness.ts";
+
+// helm rollouts against the simulator on a shared 2-core machine: generous per-test bounds
+vi.setConfig({ testTimeout: 180_000 });
 
 let database: TestDatabase;
 let tc: TunnelCloud;
@@ -103,7 +106,7 @@ it("a desired-state change leads to a helm upgrade, observed health and success 
     10_000,
     "observed generation in the cloud",
   );
-});
+}, 180_000);
 
 it("a never-ready workload leads to a rollback and a failure report with evidence; healthy again at the previous revision", async () => {
   const id = agent.status().applianceId!;

@@ -1,6 +1,6 @@
 // The Helm executor against the Kubernetes API simulator with the real helm 3 and helm 4 binaries and the runner
 // chart: upgrade to healthy, never-ready → rollback with evidence, digest refusal.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { ApplyProgress } from "../../agent/src/cluster-port.ts";
 import type { KubeSim } from "../k8s-sim/sim.ts";
 import {
@@ -14,6 +14,9 @@ import {
   startSim,
   statusOfRelease,
 } from "./harness.ts";
+
+// helm rollouts against the simulator on a shared 2-core machine: generous per-test bounds
+vi.setConfig({ testTimeout: 180_000 });
 
 let chart: ChartServer;
 let camel: Awaited<ReturnType<typeof fakeCamel>>;
@@ -31,11 +34,12 @@ describe.each([3, 4] as const)("helm %i executor", (major) => {
   const release = `camel${major}`;
   const progress: ApplyProgress[] = [];
   const onProgress = (p: ApplyProgress) => progress.push(p);
-  const signal = () => AbortSignal.timeout(60_000);
+  const signal = () => AbortSignal.timeout(120_000);
 
   beforeAll(async () => {
     sim = await startSim();
-    cut = await makeCluster(sim, { helm: major, release, timeoutSeconds: 8, camel: camel.endpoint });
+    // the deadline of upgrade + health: ample for a healthy rollout on a loaded machine, waited out by the failures
+    cut = await makeCluster(sim, { helm: major, release, timeoutSeconds: 20, camel: camel.endpoint });
   });
   afterAll(async () => {
     await sim?.stop();
@@ -109,10 +113,16 @@ describe.each([3, 4] as const)("helm %i executor", (major) => {
     try {
       const r = await cut.cluster.apply(
         desired(6, chart, runnerValues([{ name: "orders", route: "tack" }])),
-        onProgress,
+        (p) => {
+          // Camel recovers once the bad revision is being rolled back, so the rollback itself can go green
+          if (p.phase === "rolling-back") {
+            clearInterval(stopMarking);
+            orig.clear();
+          }
+        },
         signal(),
       );
-      expect(r.outcome).not.toBe("healthy");
+      expect(r.outcome).toBe("rolled-back");
       expect(r.evidence?.failingResources?.some((f) => /Camel not ready/.test(f.reason))).toBe(true);
     } finally {
       clearInterval(stopMarking);

@@ -3,7 +3,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { ApplyProgress } from "../../agent/src/cluster-port.ts";
 import { fetchVerifiedChart } from "../../agent/src/helm/chart-source.ts";
 import { detectHelm, runHelm, upgradeArgs } from "../../agent/src/helm/helm-cli.ts";
@@ -21,6 +21,9 @@ import {
   startSim,
   statusOfRelease,
 } from "./harness.ts";
+
+// helm rollouts against the simulator on a shared 2-core machine: generous per-test bounds
+vi.setConfig({ testTimeout: 180_000 });
 
 let chart: ChartServer;
 let camel: Awaited<ReturnType<typeof fakeCamel>>;
@@ -51,7 +54,7 @@ describe.each([3, 4] as const)("helm %i", (major) => {
       helm: major,
       release,
       identity,
-      timeoutSeconds: 10,
+      timeoutSeconds: 30,
       camel: camel.endpoint,
       executor: { leaseDurationSeconds: 2 },
     });
@@ -123,11 +126,12 @@ describe.each([3, 4] as const)("helm %i", (major) => {
 
     // agent-b waits for agent-a's Lease to expire, unlocks the release and converges
     const b = await replica("agent-b");
+    await lease.renew(); // agent-a's last renewal, just before it "died"
     const progress: ApplyProgress[] = [];
     const r = await b.cluster.apply(
       desired(3, chart, runnerValues([{ name: "orders", route: "after-recovery" }])),
       (p) => progress.push(p),
-      AbortSignal.timeout(60_000),
+      AbortSignal.timeout(120_000),
     );
     expect(progress).toContainEqual({ phase: "waiting-lock", message: "held by agent-a" });
     expect(r).toMatchObject({ generation: 3, outcome: "healthy" });
@@ -152,7 +156,7 @@ describe.each([3, 4] as const)("helm %i", (major) => {
         helm: major,
         release,
         identity,
-        timeoutSeconds: 10,
+        timeoutSeconds: 30,
         camel: camel.endpoint,
         executor: observed(identity),
       });
@@ -164,12 +168,12 @@ describe.each([3, 4] as const)("helm %i", (major) => {
       x.cluster.apply(
         desired(10, chart, runnerValues([{ name: "orders", route: "x" }])),
         () => {},
-        AbortSignal.timeout(60_000),
+        AbortSignal.timeout(120_000),
       ),
       y.cluster.apply(
         desired(11, chart, runnerValues([{ name: "orders", route: "y" }])),
         () => {},
-        AbortSignal.timeout(60_000),
+        AbortSignal.timeout(120_000),
       ),
     ]);
     expect(rx.outcome).toBe("healthy");

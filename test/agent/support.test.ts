@@ -3,7 +3,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { KubeSim } from "../k8s-sim/sim.ts";
 import {
   type ChartServer,
@@ -15,6 +15,9 @@ import {
   serveChart,
   startSim,
 } from "./harness.ts";
+
+// helm rollouts against the simulator on a shared 2-core machine: generous per-test bounds
+vi.setConfig({ testTimeout: 180_000 });
 
 let sim: KubeSim;
 let chart: ChartServer;

@@ -2,7 +2,7 @@
 // Camel figures (runtimes or VictoriaMetrics), license and certificate expiry; and only changes between snapshots.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { TelemetryDiffer } from "../../agent/src/cluster/telemetry-diff.ts";
 import type { KubeSim } from "../k8s-sim/sim.ts";
 import { generateTls } from "../k8s-sim/tls.ts";
@@ -16,6 +16,9 @@ import {
   serveChart,
   startSim,
 } from "./harness.ts";
+
+// helm rollouts against the simulator on a shared 2-core machine: generous per-test bounds
+vi.setConfig({ testTimeout: 180_000 });
 
 let sim: KubeSim;
 let chart: ChartServer;
@@ -35,7 +38,7 @@ beforeAll(async () => {
   const r = await cut.cluster.apply(
     desired(1, chart, runnerValues([{ name: "orders" }])),
     () => {},
-    AbortSignal.timeout(60_000),
+    AbortSignal.timeout(120_000),
   );
   expect(r.outcome).toBe("healthy");
   const tls = generateTls();

@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { runUpgradeJob, writeHandoff } from "../../agent/src/helm/upgrade-job.ts";
 import type { KubeSim } from "../k8s-sim/sim.ts";
 import {
@@ -16,6 +16,9 @@ import {
   serveChart,
   startSim,
 } from "./harness.ts";
+
+// helm rollouts against the simulator on a shared 2-core machine: generous per-test bounds
+vi.setConfig({ testTimeout: 180_000 });
 
 let sim: KubeSim;
 let chart: ChartServer;
@@ -72,7 +75,7 @@ it("upgrades its own release through a one-shot Job and reports the Job's result
   const applying = agent.cluster.apply(
     desired(1, chart, runnerValues([{ name: "orders" }])),
     (p) => phases.push(p.phase),
-    AbortSignal.timeout(60_000),
+    AbortSignal.timeout(120_000),
   );
 
   const job = await sim.waitFor("Job", "default", "camel-upgrade-g1", () => true, 15_000);
@@ -107,7 +110,7 @@ it("upgrades its own release through a one-shot Job and reports the Job's result
     core: upgrader.cluster.kube.core,
     namespace: "default",
     release: "camel",
-    signal: AbortSignal.timeout(60_000),
+    signal: AbortSignal.timeout(120_000),
   });
   expect(jobResult.outcome).toBe("healthy");
 

@@ -1,6 +1,6 @@
 // What the agent's service account may do, asked once with SelfSubjectAccessReview, so an agent-only install
 // with minimal RBAC reports what it can and never tries what it may not.
-import type { AuthorizationV1Api } from "@kubernetes/client-node";
+import type { KubeAuthz } from "./kube.ts";
 
 export interface AccessQuestion {
   verb: string;
@@ -15,10 +15,10 @@ const keyOf = (q: AccessQuestion) =>
   `${q.verb} ${q.group ?? ""}/${q.resource}/${q.subresource ?? ""} @${q.namespace ?? "*"}`;
 
 export class AccessChecker {
-  private readonly authz: AuthorizationV1Api;
+  private readonly authz: KubeAuthz;
   private readonly ttlMs: number;
   private readonly cache = new Map<string, { allowed: boolean; at: number }>();
-  constructor(authz: AuthorizationV1Api, ttlMs = 5 * 60_000) {
+  constructor(authz: KubeAuthz, ttlMs = 5 * 60_000) {
     this.authz = authz;
     this.ttlMs = ttlMs;
   }

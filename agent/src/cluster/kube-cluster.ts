@@ -1,4 +1,4 @@
-// The real ClusterPort: Kubernetes through @kubernetes/client-node, the release through the pinned helm binary.
+// The real ClusterPort: Kubernetes through the agent's small client (or client-node), the release through the pinned helm.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";

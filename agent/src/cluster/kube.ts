@@ -1,31 +1,64 @@
-// The agent's Kubernetes connection: in a pod through its service account, outside one through a kubeconfig.
-import {
+// The agent's Kubernetes connection: the narrow set of calls it makes (client-node's shapes and model types), over
+// the small built-in client by default or over @kubernetes/client-node when asked (exec-plugin kubeconfigs).
+import type {
   AppsV1Api,
   AuthorizationV1Api,
   BatchV1Api,
   CoordinationV1Api,
   CoreV1Api,
-  KubeConfig,
   Log,
   VersionApi,
 } from "@kubernetes/client-node";
+import { connectKubeLite } from "./kube-lite.ts";
+
+export type KubeCore = Pick<
+  CoreV1Api,
+  | "listNode"
+  | "listNamespacedPod"
+  | "readNamespacedPod"
+  | "readNamespacedPodLog"
+  | "listNamespacedEvent"
+  | "listNamespacedSecret"
+  | "readNamespacedSecret"
+  | "replaceNamespacedSecret"
+  | "createNamespacedSecret"
+  | "readNamespacedConfigMap"
+  | "createNamespacedConfigMap"
+  | "listNamespacedPersistentVolumeClaim"
+  | "connectGetNamespacedPodProxyWithPath"
+>;
+export type KubeApps = Pick<AppsV1Api, "listNamespacedDeployment" | "listNamespacedStatefulSet">;
+export type KubeCoord = Pick<
+  CoordinationV1Api,
+  "readNamespacedLease" | "createNamespacedLease" | "replaceNamespacedLease"
+>;
+export type KubeAuthz = Pick<AuthorizationV1Api, "createSelfSubjectAccessReview">;
+export type KubeBatch = Pick<BatchV1Api, "readNamespacedJob" | "createNamespacedJob">;
+export type KubeVersion = Pick<VersionApi, "getCode">;
+export type KubeLog = Pick<Log, "log">;
 
 export interface Kube {
-  kc: KubeConfig;
-  core: CoreV1Api;
-  apps: AppsV1Api;
-  coord: CoordinationV1Api;
-  authz: AuthorizationV1Api;
-  batch: BatchV1Api;
-  version: VersionApi;
-  log: Log;
+  core: KubeCore;
+  apps: KubeApps;
+  coord: KubeCoord;
+  authz: KubeAuthz;
+  batch: KubeBatch;
+  version: KubeVersion;
+  log: KubeLog;
   /** the kubeconfig file helm is given; undefined in a pod (helm uses the service account as we do) */
   kubeconfigPath?: string;
   inCluster: boolean;
 }
 
+/** The default connection: the small client (see kube-lite.ts for why). */
 export function connectKube(opts: { kubeconfigPath?: string }): Kube {
-  const kc = new KubeConfig();
+  return connectKubeLite(opts);
+}
+
+/** The same connection over @kubernetes/client-node, loaded only when asked for. */
+export async function connectKubeClientNode(opts: { kubeconfigPath?: string }): Promise<Kube> {
+  const k = await import("@kubernetes/client-node");
+  const kc = new k.KubeConfig();
   let inCluster = false;
   if (opts.kubeconfigPath) kc.loadFromFile(opts.kubeconfigPath);
   else if (process.env.KUBERNETES_SERVICE_HOST) {
@@ -33,14 +66,13 @@ export function connectKube(opts: { kubeconfigPath?: string }): Kube {
     inCluster = true;
   } else kc.loadFromDefault();
   return {
-    kc,
-    core: kc.makeApiClient(CoreV1Api),
-    apps: kc.makeApiClient(AppsV1Api),
-    coord: kc.makeApiClient(CoordinationV1Api),
-    authz: kc.makeApiClient(AuthorizationV1Api),
-    batch: kc.makeApiClient(BatchV1Api),
-    version: kc.makeApiClient(VersionApi),
-    log: new Log(kc),
+    core: kc.makeApiClient(k.CoreV1Api),
+    apps: kc.makeApiClient(k.AppsV1Api),
+    coord: kc.makeApiClient(k.CoordinationV1Api),
+    authz: kc.makeApiClient(k.AuthorizationV1Api),
+    batch: kc.makeApiClient(k.BatchV1Api),
+    version: kc.makeApiClient(k.VersionApi),
+    log: new k.Log(kc),
     kubeconfigPath: opts.kubeconfigPath,
     inCluster,
   };

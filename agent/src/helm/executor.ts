@@ -2,8 +2,8 @@
 // rollback by itself with evidence when health does not come within the deadline.
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { AppsV1Api, CoordinationV1Api, CoreV1Api } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import type { KubeApps, KubeCoord, KubeCore } from "../cluster/kube.ts";
 import type { ApplyProgress, ApplyResult, DesiredState } from "../cluster-port.ts";
 import { ChartDigestError, type ChartFetch, fetchVerifiedChart } from "./chart-source.ts";
 import { type CamelEndpoint, type FailingResource, recentWarnings, waitHealthy } from "./health-gate.ts";
@@ -21,9 +21,9 @@ import { lastGoodRevision, recoverPending } from "./pending-recovery.ts";
 
 export interface ExecutorOptions {
   helm: HelmEnv;
-  core: CoreV1Api;
-  apps: AppsV1Api;
-  coord: CoordinationV1Api;
+  core: KubeCore;
+  apps: KubeApps;
+  coord: KubeCoord;
   namespace: string;
   release: string;
   leaseName: string;

@@ -1,6 +1,7 @@
 // The health gate after an upgrade: every workload of the release rolled out and ready, and every Camel runtime
 // answering ready on /observe/health/ready, within the deadline. What fails becomes the evidence of the report.
-import type { AppsV1Api, CoreV1Api, V1Deployment, V1Pod, V1StatefulSet } from "@kubernetes/client-node";
+import type { V1Deployment, V1Pod, V1StatefulSet } from "@kubernetes/client-node";
+import type { KubeApps, KubeCore } from "../cluster/kube.ts";
 
 export interface FailingResource {
   kind: string;
@@ -16,8 +17,8 @@ export type CamelEndpoint = (
 ) => Promise<{ status: number; body: string } | undefined>;
 
 export interface HealthDeps {
-  apps: AppsV1Api;
-  core: CoreV1Api;
+  apps: KubeApps;
+  core: KubeCore;
   namespace: string;
   release: string;
   /** when set, integration pods must also answer ready on /observe/health/ready */
@@ -138,7 +139,7 @@ export async function waitHealthy(
 }
 
 /** Warning events of the namespace since a time: the "why" behind failing pods (probe failures, pulls, OOM). */
-export async function recentWarnings(core: CoreV1Api, namespace: string, sinceMs: number, max = 20) {
+export async function recentWarnings(core: KubeCore, namespace: string, sinceMs: number, max = 20) {
   const list = await core
     .listNamespacedEvent({ namespace, fieldSelector: "type=Warning" })
     .catch(() => ({ items: [] }));

@@ -1,7 +1,18 @@
 // One helm writer per release namespace: a coordination.k8s.io Lease taken before helm runs and renewed while
 // it runs. The running helm child's pid and start time sit in the Lease, so a successor can tell a live
 // operation from a `pending-*` release stranded by a killed process.
-import { type CoordinationV1Api, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
+import type { V1Lease } from "@kubernetes/client-node";
+import type { KubeCoord } from "../cluster/kube.ts";
+
+/** A Lease time: RFC 3339 with microseconds, as the API server expects for MicroTime fields. */
+class V1MicroTime extends Date {
+  override toISOString(): string {
+    return `${super.toISOString().slice(0, -1)}000Z`;
+  }
+  override toJSON(): string {
+    return this.toISOString();
+  }
+}
 
 export const LEASE_ANNOTATIONS = {
   operation: "camel-ops.io/helm-operation",
@@ -10,7 +21,7 @@ export const LEASE_ANNOTATIONS = {
 } as const;
 
 export interface LeaseOptions {
-  coord: CoordinationV1Api;
+  coord: KubeCoord;
   namespace: string;
   name: string;
   identity: string;
@@ -39,7 +50,7 @@ const toMs = (t: unknown): number | undefined => {
 };
 
 export class HelmLease {
-  readonly o: Required<Omit<LeaseOptions, "coord">> & { coord: CoordinationV1Api };
+  readonly o: Required<Omit<LeaseOptions, "coord">> & { coord: KubeCoord };
   private held: V1Lease | null = null;
 
   constructor(o: LeaseOptions) {

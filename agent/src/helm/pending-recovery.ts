@@ -1,7 +1,7 @@
 // Recovery of a release left `pending-*` by a killed helm (SIGKILL, OOM, node loss): Helm's only lock is that
 // status, and no CLI flag clears it. Runs only while we hold the helm Lease, so a pending status is stale.
 import { gunzipSync, gzipSync } from "node:zlib";
-import type { CoreV1Api } from "@kubernetes/client-node";
+import type { KubeCore } from "../cluster/kube.ts";
 import {
   type HelmEnv,
   HelmError,
@@ -23,7 +23,7 @@ export interface RecoveryReport {
 
 export interface RecoveryDeps {
   helm: HelmEnv;
-  core: CoreV1Api;
+  core: KubeCore;
   release: string;
   namespace: string;
   timeoutSeconds: number;
@@ -95,7 +95,7 @@ export function encodeRelease(rel: Record<string, unknown>): string {
 }
 
 export async function markRevisionFailed(
-  core: CoreV1Api,
+  core: KubeCore,
   namespace: string,
   release: string,
   revision: number,

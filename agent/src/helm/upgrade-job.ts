@@ -4,7 +4,8 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { BatchV1Api, CoreV1Api, V1Job, V1Pod } from "@kubernetes/client-node";
+import type { V1Job, V1Pod } from "@kubernetes/client-node";
+import type { KubeBatch, KubeCore } from "../cluster/kube.ts";
 import type { ApplyResult, DesiredState } from "../cluster-port.ts";
 import { sha256Hex } from "./chart-source.ts";
 import type { HelmExecutor } from "./executor.ts";
@@ -16,8 +17,8 @@ export const resultNameFor = (release: string, generation: number) =>
   `${release}-upgrade-result-g${generation}`.slice(0, 63);
 
 export interface UpgradeJobDeps {
-  core: CoreV1Api;
-  batch: BatchV1Api;
+  core: KubeCore;
+  batch: KubeBatch;
   namespace: string;
   release: string;
   /** the agent's own pod: image, service account and environment of the Job are copied from it */
@@ -159,7 +160,7 @@ async function readResult(d: UpgradeJobDeps, generation: number): Promise<ApplyR
 export async function runUpgradeJob(opts: {
   dir: string;
   executor: HelmExecutor;
-  core: CoreV1Api;
+  core: KubeCore;
   namespace: string;
   release: string;
   signal: AbortSignal;
