@@ -13,7 +13,7 @@ import {
   openApiIndex,
   resourceList,
 } from "./discovery.ts";
-import { type LogStore, tail } from "./logs.ts";
+import { type LogStore, stamp, tail } from "./logs.ts";
 import { decodeProtobuf } from "./proto.ts";
 import { groupVersion, type ResourceDef, resourceKey } from "./resources.ts";
 import type { StoreEvent } from "./store.ts";
@@ -507,7 +507,15 @@ function serveLog(ctx: ServerContext, res: ServerResponse, r: Route, q: URLSearc
   }
   const ns = String(pod.metadata.namespace);
   const name = String(pod.metadata.name);
-  let text = ctx.logs.read(ns, name, container);
+  const timestamps = q.get("timestamps") === "true";
+  const sinceSeconds = q.get("sinceSeconds");
+  const sinceTime = q.get("sinceTime");
+  const since = sinceSeconds
+    ? new Date(Date.now() - Number(sinceSeconds) * 1000)
+    : sinceTime
+      ? new Date(sinceTime)
+      : undefined;
+  let text = ctx.logs.read(ns, name, container, { timestamps, since });
   const tailLines = q.get("tailLines");
   if (tailLines !== null) text = tail(text, Number(tailLines));
   const limitBytes = q.get("limitBytes");
@@ -533,7 +541,7 @@ function serveLog(ctx: ServerContext, res: ServerResponse, r: Route, q: URLSearc
   }
   stop = ctx.logs.follow(ns, name, container, (chunk) => {
     if (chunk === null) end();
-    else res.write(chunk);
+    else res.write(timestamps ? stamp(chunk, new Date()) : chunk);
   });
   res.on("close", end);
 }

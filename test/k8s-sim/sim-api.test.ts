@@ -452,6 +452,9 @@ describe("controllers, faults and logs", () => {
     sim.writePodLog("default", pod.metadata.name, "main", "one\ntwo\nthree\n");
     expect((await call("GET", path)).text).toBe("one\ntwo\nthree\n");
     expect((await call("GET", `${path}?tailLines=2`)).text).toBe("two\nthree\n");
+    const stamped = (await call("GET", `${path}?timestamps=true&tailLines=1`)).text;
+    expect(stamped).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z three\n$/);
+    expect((await call("GET", `${path}?sinceTime=${new Date(Date.now() + 60_000).toISOString()}`)).text).toBe("");
     const ctrl = new AbortController();
     const res = await fetch(`${sim.url}${path}?follow=true&tailLines=1`, {
       headers: { authorization: `Bearer ${sim.token}` },
