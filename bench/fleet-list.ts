@@ -142,7 +142,7 @@ async function main() {
         input: { q: "appliance-0421", sort: "name" },
         hand: (c) =>
           handQuery(raw, {
-            where: raw`and (a.name ilike '%appliance-0421%' or a.id = 'appliance-0421' or c.name ilike '%appliance-0421%')`,
+            where: raw`and (a.name ilike '%appliance-0421%' or a.id = 'appliance-0421')`,
             order: "a.name",
             dir: "asc",
             cursor: c,

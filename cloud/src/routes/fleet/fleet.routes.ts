@@ -15,11 +15,7 @@ export const FleetQuery = z.object({
   version: z.string().max(64).optional().openapi({ description: "chart version the appliance runs" }),
   k8sVersion: z.string().max(64).optional(),
   minVersionsBehind: z.coerce.number().int().min(0).max(10_000).optional(),
-  q: z
-    .string()
-    .max(200)
-    .optional()
-    .openapi({ description: "search in appliance and customer names, or an exact appliance id" }),
+  q: z.string().max(200).optional().openapi({ description: "search inside appliance names, or an exact appliance id" }),
   sort: z.enum(fleetSorts).default("name"),
   cursor: z.string().max(500).optional(),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(50),
