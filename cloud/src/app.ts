@@ -8,6 +8,7 @@ import type { AppDeps } from "./lib/context.ts";
 import { createRouter, type Router } from "./lib/create-router.ts";
 import { AppError, errorBody } from "./lib/errors.ts";
 import { metricsMiddleware } from "./lib/metrics.ts";
+import { rolloutRouters } from "./rollouts/index.ts";
 import { apiKeysRouter } from "./routes/api-keys/index.ts";
 import { auditRouter } from "./routes/audit/index.ts";
 import { customersRouter } from "./routes/customers/index.ts";
@@ -108,6 +109,7 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}) {
   app.route("/", licensesRouter);
   app.route("/", signingKeysRouter);
   app.route("/", supportRouter);
+  for (const router of rolloutRouters) app.route("/", router); // releases, channels, rollouts, fleet, webhooks
   for (const router of options.routers ?? []) app.route("/", router);
   app.route("/", webRouter()); // the fleet web UI (/, /fleet, ..., /ui/*)
 

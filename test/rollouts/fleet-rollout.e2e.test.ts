@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SimCluster } from "../../agent/src/sim-cluster.ts";
 import { loadConfig } from "../../cloud/src/config.ts";
 import { ManualClock } from "../../cloud/src/lib/clock.ts";
-import { attachScheduler, rolloutRouters } from "../../cloud/src/rollouts/index.ts";
+import { attachScheduler } from "../../cloud/src/rollouts/index.ts";
 import type { Scheduler } from "../../cloud/src/rollouts/scheduler.ts";
 import { type RunningCloud, startCloud } from "../../cloud/src/server.ts";
 import { attachTunnel, tunnelRouters } from "../../cloud/src/tunnel/index.ts";
@@ -57,7 +57,7 @@ describe.each(testDbKinds)("rollout across 100 real agents ($name)", (kind) => {
     const running = await startCloud(config, {
       database,
       logger: pino({ level: process.env.ROLLOUT_TEST_LOG_LEVEL ?? "silent" }),
-      routers: [...tunnelRouters, ...rolloutRouters],
+      routers: tunnelRouters,
       attach: [
         // heartbeats slower than the tunnel tests' own: 100 agents on a shared 2-core machine
         attachTunnel({ ...fastGateway, ...gentleGateway, onStop: "kill" }),

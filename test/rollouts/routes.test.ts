@@ -4,7 +4,6 @@ import { createHash } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appliances, auditLog } from "../../cloud/src/db/schema/index.ts";
-import { rolloutRouters } from "../../cloud/src/rollouts/index.ts";
 import { syncFleetAppliances } from "../../cloud/src/services/fleet.ts";
 import { startTestCloud, type TestCloud } from "../support/cloud.ts";
 import { testDbKinds } from "../support/db.ts";
@@ -18,7 +17,7 @@ describe.each(testDbKinds)("rollout API ($name)", (kind) => {
   let otherOperator: string;
   let fleet: Fleet;
   beforeAll(async () => {
-    t = await startTestCloud(kind, { app: { routers: rolloutRouters } });
+    t = await startTestCloud(kind);
     operator = await t.org.key("operator");
     viewer = await t.org.key("viewer");
     admin = t.org.admin;

@@ -1,6 +1,6 @@
-// Wiring for startCloud: the routers of releases, rollouts, fleet and webhooks, and an attach hook that runs
-// the scheduler role (rollout engine, fleet sync, alert scan, webhook delivery) beside the server.
-//   startCloud(config, { routers: [...tunnelRouters, ...rolloutRouters], attach: [attachTunnel(), attachScheduler()] })
+// Wiring: the routers of releases, rollouts, fleet and webhooks (mounted by createApp), and an attach hook that
+// runs the scheduler role (rollout engine, fleet sync, alert scan, webhook delivery) beside the server:
+//   startCloud(config, { routers: tunnelRouters, attach: [attachTunnel(), attachScheduler()] })
 import type { Clock } from "../lib/clock.ts";
 import type { AppDeps } from "../lib/context.ts";
 import { fleetRouter } from "../routes/fleet/index.ts";
