@@ -2,7 +2,9 @@
 // serve, print the URL (and, on first start only, the admin key), and stop cleanly on SIGTERM / SIGINT.
 import { ConfigError, loadConfig } from "./config.ts";
 import { DataDirLockedError } from "./db/client.ts";
+import { attachScheduler } from "./rollouts/index.ts";
 import { createLogger, startCloud } from "./server.ts";
+import { attachTunnel, tunnelRouters } from "./tunnel/index.ts";
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -18,7 +20,16 @@ async function main(): Promise<void> {
   const logger = createLogger(config);
   let cloud: Awaited<ReturnType<typeof startCloud>>;
   try {
-    cloud = await startCloud(config, { logger });
+    // The roles this process runs: the API (stateless routes), the gateway (agents' WebSockets) and the scheduler
+    // (rollout engine, fleet sync, alerts; one active replica at a time under an advisory lock).
+    cloud = await startCloud(config, {
+      logger,
+      routers: config.ROLES.includes("api") || config.ROLES.includes("gateway") ? tunnelRouters : [],
+      attach: [
+        ...(config.ROLES.includes("gateway") ? [attachTunnel()] : []),
+        ...(config.ROLES.includes("scheduler") ? [attachScheduler()] : []),
+      ],
+    });
   } catch (err) {
     if (err instanceof DataDirLockedError) {
       process.stderr.write(`${err.message}\n`);
