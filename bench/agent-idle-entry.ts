@@ -32,7 +32,6 @@ const probes = await listen(
   "127.0.0.1",
 );
 await agent.start();
-agent.events.on("connected", () => process.stdout.write(`connected ${probes.port}\n`));
 process.on("SIGTERM", async () => {
   if (process.env.BENCH_DEBUG) process.stderr.write(`memory ${JSON.stringify(process.memoryUsage())}\n`);
   await agent.stop();
