@@ -164,11 +164,19 @@ console.log(
   `(ours also committed ${oursResult.samplesCommitted} metric samples to the database; sessions held: ${oursResult.sessions}/${N})`,
 );
 mkdirSync(here("results"), { recursive: true });
-const file = here(`results/tunnel-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+const file = here("results/tunnel.json");
 writeFileSync(
   file,
   JSON.stringify(
-    { bench: "tunnel", agents: N, seconds: SECONDS, cpus: cpus().length, ours: oursResult, baseline: baselineResult },
+    {
+      bench: "tunnel",
+      at: new Date().toISOString(),
+      agents: N,
+      seconds: SECONDS,
+      cpus: cpus().length,
+      ours: oursResult,
+      baseline: baselineResult,
+    },
     null,
     2,
   ),
