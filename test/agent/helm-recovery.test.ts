@@ -141,6 +141,32 @@ describe.each([3, 4] as const)("helm %i", (major) => {
     expect(statusOfRelease(sim, release, 4)).toBe("deployed");
   });
 
+  it("forwards SIGTERM to helm on abort, so the release is marked failed rather than left pending", async () => {
+    const c = await replica("agent-term");
+    sim.injectFault("Deployment", "default", `${release}-runner-slowpoke`, { type: "slow", delayMs: 60_000 });
+    const ac = new AbortController();
+    const applying = c.cluster.apply(
+      desired(20, chart, runnerValues([{ name: "orders" }, { name: "slowpoke" }])),
+      () => {},
+      ac.signal,
+    );
+    const before = sim.list("Secret", "default", { labelSelector: `owner=helm,name=${release}` }).length;
+    const rev = before + 1;
+    await sim.waitFor(
+      "Secret",
+      "default",
+      `sh.helm.release.v1.${release}.v${rev}`,
+      (s) => s.metadata?.labels?.status === "pending-upgrade",
+      30_000,
+    );
+    ac.abort(new Error("SIGTERM"));
+    const r = await applying;
+    sim.clearFault("Deployment", "default", `${release}-runner-slowpoke`);
+    expect(r.outcome).toBe("failed");
+    expect(r.message).toMatch(/interrupted/);
+    expect(statusOfRelease(sim, release, rev)).toBe("failed");
+  });
+
   it("two replicas applying at once never run helm at the same time", async () => {
     const intervals: Array<{ who: string; pid: number; start: number; end?: number }> = [];
     const observed = (who: string) => ({
