@@ -194,6 +194,9 @@ describe.each(testDbKinds)("rollout engine ($name)", (kind) => {
 
     // the operator fixes the cause and retries the failed targets: the rollout runs again
     failing.clear();
+    const failedBefore = new Map(
+      (await targets(id)).filter((t) => t.state === "failed").map((t) => [t.applianceId, t.generation ?? 0]),
+    );
     r = await actOnRollout({ ctx, input: { id, action: "retry" } });
     expect(r.state).toBe("running");
     for (let i = 0; i < 60 && r.state === "running"; i++) {
@@ -204,6 +207,11 @@ describe.each(testDbKinds)("rollout engine ($name)", (kind) => {
     }
     expect(r.state).toBe("completed");
     expect(r.counts.healthy).toBe(30);
+    // a retry asks the agent to apply again: a new desired-state generation, never the failed one re-read
+    for (const t of await targets(id)) {
+      const before = failedBefore.get(t.applianceId);
+      if (before !== undefined) expect(t.generation ?? 0).toBeGreaterThan(before);
+    }
   });
 
   it("defers offline appliances without counting them as failures, and catches them up when they return", async () => {

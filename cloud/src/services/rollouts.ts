@@ -498,7 +498,16 @@ export async function actOnRollout({
         for (const t of failed) {
           await tx
             .update(rolloutTargets)
-            .set({ state: "pending", reason: "retry requested", evidence: null, finishedAt: null, updatedAt: now })
+            // generation null: the retry sets a new desired-state generation, so the agent applies again instead of the
+            // engine re-reading the failed result of the old one
+            .set({
+              state: "pending",
+              reason: "retry requested",
+              evidence: null,
+              finishedAt: null,
+              generation: null,
+              updatedAt: now,
+            })
             .where(eq(rolloutTargets.id, t.id));
           await recordTransition(tx, {
             orgId: r.orgId,
