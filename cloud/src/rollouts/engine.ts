@@ -639,8 +639,10 @@ async function blockedReason(
 
 async function startTarget(ctx: TickContext, deps: EngineDeps, t: Target, release: Release) {
   const current = await getDesiredState(ctx.tx, t.applianceId);
-  // a target deferred mid-apply whose desired state is still ours resumes without a new generation
+  // a target deferred mid-apply whose desired state is still ours resumes without a new generation; anything
+  // else (a first start, a retry of a failed apply) writes a new generation, so the agent applies again
   if (
+    t.state === "deferred" &&
     t.generation !== null &&
     current &&
     current.state.generation === t.generation &&
