@@ -91,6 +91,11 @@ export interface Agent {
   whenConnected(timeoutMs?: number): Promise<void>;
   /** test hooks: drop the connection abruptly */
   dropConnection(): void;
+  /**
+   * A fetch for the cloud's HTTP endpoints (chart downloads) with a fresh agent JWT; the credential is only sent
+   * to the cloud's own origin, never to a chart URL elsewhere.
+   */
+  cloudFetch(url: string, init?: RequestInit): Promise<Response>;
 }
 
 const MAX_RESULT_BYTES = 400_000;
@@ -492,6 +497,20 @@ export function createAgent(opts: AgentOptions): Agent {
 
   return {
     events: emitter,
+    async cloudFetch(url, init = {}) {
+      const enrollment = state?.enrollment;
+      if (!enrollment || !key || new URL(url).origin !== new URL(opts.cloudUrl).origin) return fetch(url, init);
+      const token = await signAgentToken({
+        applianceId: enrollment.applianceId,
+        audience: enrollment.audience,
+        privateKey: key.privateKey,
+        ttlSeconds: 60,
+        now: clock.now(),
+      });
+      const headers = new Headers(init.headers);
+      headers.set("authorization", `Bearer ${token}`);
+      return fetch(url, { ...init, headers });
+    },
     async start() {
       if (loop) return;
       state = await opts.stateStore.load();

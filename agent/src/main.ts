@@ -28,9 +28,12 @@ async function main(): Promise<void> {
       ? await createKubernetesSecretKeyStore(config.namespace, config.keySecret)
       : new FileKeyStore(join(config.stateDir, "agent-key.jwk"));
   const stateStore = new FileStateStore(join(config.stateDir, "agent-state.json"));
+  // Charts come from the cloud, authenticated with the agent's own short-lived JWT (the agent is created below).
+  let agentRef: ReturnType<typeof createAgent> | undefined;
   const cluster = createKubeCluster({
     config: clusterConfigFrom(process.env),
     logger: logger.child({ component: "cluster" }),
+    chartFetch: (url, init) => (agentRef ? agentRef.cloudFetch(url, init) : fetch(url, init)),
   });
   const agent = createAgent({
     cloudUrl: config.cloudUrl,
@@ -43,6 +46,7 @@ async function main(): Promise<void> {
     proxyUrl: proxyFor(config),
     noProxy: config.noProxy,
   });
+  agentRef = agent;
   logger.info(
     { cloudUrl: config.cloudUrl, keyStore: keyStore.describe(), proxy: !!proxyFor(config) },
     "agent starting",

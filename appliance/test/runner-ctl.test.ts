@@ -24,6 +24,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createProbeHandler } from "../../agent/src/console/server.ts";
 import { LICENSE_AUDIENCE, LICENSE_ISSUER } from "../../shared/src/license.ts";
 import { KubeSim } from "../../test/k8s-sim/index.ts";
 import { main } from "../runner-ctl/src/main.ts";
@@ -224,15 +225,20 @@ function fillVolume(dir: string, seed: string) {
   symlinkSync("nested/state.json", join(dir, "current"));
 }
 
-// --- a fake VictoriaMetrics query API and agent /linkz (external services, not our code) -------
+// --- a fake VictoriaMetrics query API (an external service) beside the agent's real probe handler -------
+
+const agentProbes = createProbeHandler({
+  healthy: () => true,
+  ready: () => true,
+  linked: () => true,
+  metrics: () => ({}),
+  status: () => ({}),
+});
 
 function startMetricsServer(): Promise<Server> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
-    if (url.pathname === "/linkz") {
-      res.end(JSON.stringify({ connected: true, state: "connected", detail: "session s-1" }));
-      return;
-    }
+    if (url.pathname === "/linkz") return void agentProbes(req, res);
     const q = url.searchParams.get("query") ?? "";
     const failed = q.includes("camel_exchanges_failed_total");
     const result = [
@@ -386,7 +392,7 @@ describe("status", () => {
       { name: "billing", ready: 1, desired: 1, state: "running", exchanges: 7, failed: 0 },
       { name: "orders", ready: 1, desired: 1, state: "running", exchanges: 120, failed: 3 },
     ]);
-    expect(s.cloudLink).toEqual({ state: "connected", detail: "session s-1" });
+    expect(s.cloudLink).toEqual({ state: "connected" });
     expect(s.license).toMatchObject({ valid: true, customer: "Acme Corp" });
     expect(s.license.daysLeft).toBeGreaterThanOrEqual(199);
     expect(s.certificates.daysLeft).toBeLessThanOrEqual(20);

@@ -26,7 +26,9 @@ it("answers the probes and metrics", async () => {
   expect((await fetch(`${base}/readyz`)).status).toBe(503);
   ready = true;
   expect((await fetch(`${base}/readyz`)).status).toBe(200);
-  expect((await fetch(`${base}/linkz`)).status).toBe(503);
+  const link = await fetch(`${base}/linkz`);
+  expect(link.status).toBe(503);
+  expect(await link.json()).toEqual({ connected: false, state: "disconnected" });
   const m = await (await fetch(`${base}/metrics`)).text();
   expect(m).toContain("# TYPE camel_ops_agent_connected gauge\ncamel_ops_agent_connected 0");
   expect(m).toMatch(/process_resident_memory_bytes \d+/);

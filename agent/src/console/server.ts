@@ -57,7 +57,10 @@ export function createProbeHandler(src: ConsoleSource) {
         case "/readyz":
           return (await src.ready()) ? send(res, 200, "ok\n") : send(res, 503, "not ready\n");
         case "/linkz":
-          return src.linked() ? send(res, 200, "linked\n") : send(res, 503, "no tunnel\n");
+          // JSON for runner-ctl status; the status code alone for probes and `helm test`
+          return src.linked()
+            ? send(res, 200, '{"connected":true,"state":"connected"}\n', "application/json")
+            : send(res, 503, '{"connected":false,"state":"disconnected"}\n', "application/json");
         case "/metrics":
           return send(res, 200, prometheusText({ ...processMetrics(), ...src.metrics() }), "text/plain; version=0.0.4");
         default:

@@ -195,7 +195,12 @@ export async function collectStatus(ctx: Ctx): Promise<Status> {
     try {
       const url = ctx.agentUrl ?? (await serviceUrl(kube, "agent", 8080));
       if (url) {
-        const link = (await fetchJson(`${url}/linkz`)) as Record<string, unknown>;
+        // /linkz answers 503 with a JSON body while the tunnel is down: read the body either way
+        const res = await fetch(`${url}/linkz`, { signal: AbortSignal.timeout(3000) });
+        const link = (await res.json().catch(() => ({ state: res.ok ? "connected" : "disconnected" }))) as Record<
+          string,
+          unknown
+        >;
         const connected = link.connected === true || link.state === "connected";
         s.cloudLink = { state: connected ? "connected" : String(link.state ?? "disconnected") };
         if (typeof link.detail === "string") s.cloudLink.detail = link.detail;
