@@ -23,7 +23,10 @@ if (!inCi && (!hasBats || !hasShellcheck)) {
 
 describe("appliance/install.sh", () => {
   it.skipIf(!inCi && !hasShellcheck)("install.sh and make-bundle.sh pass shellcheck (POSIX sh)", () => {
-    const res = spawnSync("shellcheck", ["--shell=sh", "appliance/install.sh", "appliance/make-bundle.sh"], { cwd: repo, encoding: "utf8" });
+    const res = spawnSync("shellcheck", ["--shell=sh", "appliance/install.sh", "appliance/make-bundle.sh"], {
+      cwd: repo,
+      encoding: "utf8",
+    });
     expect(res.stdout + res.stderr).toBe("");
     expect(res.status).toBe(0);
   });
