@@ -49,6 +49,10 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     const pg = postgres(opts.databaseUrl, {
       max: opts.poolSize ?? 10,
       onnotice: () => {},
+      // postgres.js drops the promise of its array-type lookup on a new connection, so a pool closed while a
+      // connection opens raised an unhandled rejection (seen when a test kills a cloud). We pass no JS arrays as
+      // parameters (array literals are text), so the lookup is not needed.
+      fetch_types: false,
       connection: { application_name: "camel-ops-cloud" },
     });
     const db = drizzlePostgres(pg, { schema, casing: "snake_case" }) as unknown as Db;
@@ -143,6 +147,7 @@ export async function migrateDatabase(database: Database): Promise<void> {
   const conn = postgres(database.url!, {
     max: 1,
     onnotice: () => {},
+    fetch_types: false,
     connection: { application_name: "camel-ops-migrate" },
   });
   try {
