@@ -203,7 +203,7 @@ async function camelTelemetry(d: TelemetryDeps, pods: V1Pod[], signal: AbortSign
     running.map(async (p) => {
       const name = p.metadata!.labels!["camel-ops.io/integration"]!;
       const r = await d.camel!(p, "/observe/metrics", signal).catch(() => undefined);
-      if (!r || r.status !== 200) return;
+      if (r?.status !== 200) return;
       const f = camelFigures(parsePrometheusText(r.body));
       const prev = byIntegration[name];
       byIntegration[name] = prev
