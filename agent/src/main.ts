@@ -8,6 +8,7 @@ import { clusterConfigFrom } from "./cluster/config.ts";
 import { createKubeCluster } from "./cluster/kube-cluster.ts";
 import { AgentConfigError, loadAgentConfig, proxyFor } from "./config.ts";
 import { createProbeHandler, listen } from "./console/server.ts";
+import { runUpgradeJobMain } from "./helm/upgrade-job-main.ts";
 import { createKubernetesSecretKeyStore, FileKeyStore, type KeyStore } from "./keystore.ts";
 import { FileStateStore } from "./state-store.ts";
 
@@ -93,4 +94,20 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => shutdown("SIGINT"));
 }
 
-await main();
+// `agent upgrade-job <dir>`: the one-shot Job that upgrades the agent's own release from outside its pod.
+if (process.argv[2] === "upgrade-job") {
+  const dir = process.argv[3];
+  if (!dir) {
+    process.stderr.write("usage: agent upgrade-job <dir with chart and values>\n");
+    process.exit(2);
+  }
+  const logger = pino({ level: process.env.CAMEL_OPS_LOG_LEVEL ?? "info", base: { service: "camel-ops-upgrade-job" } });
+  try {
+    process.exit(await runUpgradeJobMain(dir, process.env, logger));
+  } catch (err) {
+    process.stderr.write(`upgrade job failed: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+} else {
+  await main();
+}
