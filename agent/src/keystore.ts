@@ -136,13 +136,16 @@ function isNotFound(err: unknown): boolean {
   return e?.code === 404 || e?.statusCode === 404 || e?.response?.statusCode === 404;
 }
 
-/** Builds the Secret store with @kubernetes/client-node from the in-cluster (or kubeconfig) credentials. */
+/**
+ * Builds the Secret store over the agent's small Kubernetes client (in-cluster credentials, or KUBECONFIG), so the
+ * idle agent does not load @kubernetes/client-node (about 20 MiB; ADR 0007).
+ */
 export async function createKubernetesSecretKeyStore(
   namespace: string,
   name: string,
+  kubeconfigPath?: string,
 ): Promise<KubernetesSecretKeyStore> {
-  const k8s = await import("@kubernetes/client-node");
-  const kc = new k8s.KubeConfig();
-  kc.loadFromDefault();
-  return new KubernetesSecretKeyStore(kc.makeApiClient(k8s.CoreV1Api) as unknown as SecretsApi, namespace, name);
+  const { connectKube } = await import("./cluster/kube.ts");
+  const kube = connectKube({ kubeconfigPath });
+  return new KubernetesSecretKeyStore(kube.core as unknown as SecretsApi, namespace, name);
 }
