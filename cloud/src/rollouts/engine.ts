@@ -165,6 +165,40 @@ export async function recordTransition(
     .values({ id: newId("event", t.at.getTime()), ...t, evidence: t.evidence ?? null });
 }
 
+/** Moves one target to a new state (its row and the transition row); `set` adds columns to the row's update. */
+export async function transitionTarget(
+  tx: DbOrTx,
+  m: {
+    orgId: string;
+    rolloutId: string;
+    target: { id: string; state: TargetState; waveIndex: number; applianceId: string };
+    to: TargetState;
+    reason: string;
+    actor: string;
+    at: Date;
+    evidence?: Record<string, unknown>;
+    set?: Partial<typeof rolloutTargets.$inferInsert>;
+  },
+) {
+  await tx
+    .update(rolloutTargets)
+    .set({ state: m.to, reason: m.reason, updatedAt: m.at, ...m.set })
+    .where(eq(rolloutTargets.id, m.target.id));
+  await recordTransition(tx, {
+    orgId: m.orgId,
+    rolloutId: m.rolloutId,
+    subject: "target",
+    waveIndex: m.target.waveIndex,
+    applianceId: m.target.applianceId,
+    fromState: m.target.state,
+    toState: m.to,
+    reason: m.reason,
+    evidence: m.evidence,
+    actor: m.actor,
+    at: m.at,
+  });
+}
+
 /** Sets a rollout's state with a transition row and an audit row (same transaction). */
 export async function setRolloutState(
   tx: DbOrTx,

@@ -22,7 +22,7 @@ import type { ServiceContext } from "../lib/context.ts";
 import { AppError, notFound } from "../lib/errors.ts";
 import { decodeCursor, encodeCursor } from "../lib/pagination.ts";
 import { assertRole } from "../lib/scope.ts";
-import { EMPTY_VALUES_DIGEST, recordTransition, setRolloutState } from "../rollouts/engine.ts";
+import { EMPTY_VALUES_DIGEST, recordTransition, setRolloutState, transitionTarget } from "../rollouts/engine.ts";
 import { failureBudgetFor, type PlannedWave, planWaves, type StrategyInput, strategySchema } from "../rollouts/plan.ts";
 import { getDesiredState, setDesiredState } from "../tunnel/desired-state.ts";
 
@@ -239,21 +239,15 @@ async function supersedeOlder(
     for (const r of rows) {
       // a healthy target of an unfinished rollout stays healthy; only work still to do moves to the newer rollout
       if (r.state === "healthy") continue;
-      await tx
-        .update(rolloutTargets)
-        .set({ state: "superseded", reason: `superseded by ${rolloutId}`, updatedAt: now, finishedAt: now })
-        .where(eq(rolloutTargets.id, r.id));
-      await recordTransition(tx, {
+      await transitionTarget(tx, {
         orgId,
         rolloutId: r.rolloutId,
-        subject: "target",
-        waveIndex: r.waveIndex,
-        applianceId: r.applianceId,
-        fromState: r.state,
-        toState: "superseded",
+        target: r,
+        to: "superseded",
         reason: `superseded by ${rolloutId}`,
         actor: "system",
         at: now,
+        set: { finishedAt: now },
       });
       touched.add(r.rolloutId);
     }
@@ -496,6 +490,7 @@ export async function actOnRollout({
           .where(and(eq(rolloutTargets.rolloutId, r.id), inArray(rolloutTargets.state, ["failed", "timed-out"])));
         if (failed.length === 0) throw conflict("no failed target to retry");
         for (const t of failed) {
+          // the row says "retry requested"; the transition names who asked
           await tx
             .update(rolloutTargets)
             // generation null: the retry sets a new desired-state generation, so the agent applies again instead of the
@@ -645,21 +640,15 @@ async function rollBackTargets(tx: DbOrTx, r: typeof rollouts.$inferSelect, now:
     const changed = t.startedAt !== null && t.state !== "skipped" && t.state !== "rolled-back";
     if (!changed) {
       if (t.state === "pending" || t.state === "deferred") {
-        await tx
-          .update(rolloutTargets)
-          .set({ state: "skipped", reason: "rollout rolled back before it started", updatedAt: now, finishedAt: now })
-          .where(eq(rolloutTargets.id, t.id));
-        await recordTransition(tx, {
+        await transitionTarget(tx, {
           orgId: r.orgId,
           rolloutId: r.id,
-          subject: "target",
-          waveIndex: t.waveIndex,
-          applianceId: t.applianceId,
-          fromState: t.state,
-          toState: "skipped",
+          target: t,
+          to: "skipped",
           reason: "rollout rolled back before it started",
           actor,
           at: now,
+          set: { finishedAt: now },
         });
       }
       continue;
@@ -667,21 +656,15 @@ async function rollBackTargets(tx: DbOrTx, r: typeof rollouts.$inferSelect, now:
     const des = (await getDesiredState(tx, t.applianceId))?.state;
     const prev = t.previousRelease ?? null;
     if (!prev) {
-      await tx
-        .update(rolloutTargets)
-        .set({ state: "skipped", reason: "no previous release to return to", updatedAt: now, finishedAt: now })
-        .where(eq(rolloutTargets.id, t.id));
-      await recordTransition(tx, {
+      await transitionTarget(tx, {
         orgId: r.orgId,
         rolloutId: r.id,
-        subject: "target",
-        waveIndex: t.waveIndex,
-        applianceId: t.applianceId,
-        fromState: t.state,
-        toState: "skipped",
+        target: t,
+        to: "skipped",
         reason: "no previous release to return to",
         actor,
         at: now,
+        set: { finishedAt: now },
       });
       continue;
     }
@@ -694,30 +677,16 @@ async function rollBackTargets(tx: DbOrTx, r: typeof rollouts.$inferSelect, now:
       valuesDigest: des?.valuesDigest ?? EMPTY_VALUES_DIGEST,
       updatedBy: `rollout:${r.id}:rollback`,
     });
-    await tx
-      .update(rolloutTargets)
-      .set({
-        state: "rolling-back",
-        reason: `returning to ${prev.chartVersion}`,
-        generation: state.generation,
-        startedAt: now,
-        healthyAt: null,
-        finishedAt: null,
-        updatedAt: now,
-      })
-      .where(eq(rolloutTargets.id, t.id));
-    await recordTransition(tx, {
+    await transitionTarget(tx, {
       orgId: r.orgId,
       rolloutId: r.id,
-      subject: "target",
-      waveIndex: t.waveIndex,
-      applianceId: t.applianceId,
-      fromState: t.state,
-      toState: "rolling-back",
+      target: t,
+      to: "rolling-back",
       reason: `returning to ${prev.chartVersion}`,
       evidence: { generation: state.generation, releaseId: prev.id },
       actor,
       at: now,
+      set: { generation: state.generation, startedAt: now, healthyAt: null, finishedAt: null },
     });
     moved++;
   }
