@@ -1,7 +1,16 @@
 // Done-when 1: an agent enrolls with a license token, connects, shows as online, and its telemetry is queryable.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type TestDatabase, testDbKinds } from "../support/db.ts";
-import { eventually, issueLicense, makeAgent, startTunnelCloud, type TestAgent, type TunnelCloud } from "./harness.ts";
+import {
+  enrollRaw,
+  eventually,
+  issueLicense,
+  makeAgent,
+  rawSession,
+  startTunnelCloud,
+  type TestAgent,
+  type TunnelCloud,
+} from "./harness.ts";
 
 describe.each(testDbKinds)("enroll, connect, telemetry ($name)", (kind) => {
   // One database per kind (opening PGlite is the slow part); every test makes its own organisation data.
@@ -72,6 +81,28 @@ describe.each(testDbKinds)("enroll, connect, telemetry ($name)", (kind) => {
       5_000,
       "offline after stop",
     );
+  });
+
+  it("welcome tells the highest committed event seq (read from the events, not a per-flush counter)", async () => {
+    const tc = await setup();
+    const { token } = await issueLicense(tc);
+    const e = await enrollRaw(tc, token);
+    const first = await rawSession(e);
+    expect(first.welcome.lastEventSeq).toBe(0);
+    const acked = new Promise<unknown>((resolve) =>
+      first.ws.on("message", (d) => {
+        const f = JSON.parse(d.toString()) as { type: string; upTo?: number };
+        if (f.type === "events.ack" && f.upTo === 12) resolve(f);
+      }),
+    );
+    const ev = (seq: number) => ({ seq, kind: "test.seq", at: new Date().toISOString(), data: {} });
+    first.ws.send(JSON.stringify({ type: "events", v: 1, events: [ev(3), ev(12), ev(5)] }));
+    await acked;
+    first.ws.close();
+    await first.closed;
+    const second = await rawSession(e);
+    expect(second.welcome.lastEventSeq).toBe(12);
+    second.ws.close();
   });
 
   it("enrolling again with the same key is idempotent; a second key is refused beyond maxHubs", async () => {

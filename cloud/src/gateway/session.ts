@@ -18,6 +18,7 @@ import { appliances } from "../db/schema/index.ts";
 import { channels } from "../tunnel/bus.ts";
 import { ackCommands, markCommandRunning, pendingCommands, storeCommandResult } from "../tunnel/commands.ts";
 import { getDesiredState, recordObserved } from "../tunnel/desired-state.ts";
+import { committedEventSeqSql } from "../tunnel/telemetry-ingest.ts";
 import type { AuthenticatedAppliance } from "./auth.ts";
 import type { GatewayContext } from "./context.ts";
 
@@ -124,7 +125,7 @@ export class Session {
           facts = coalesce(${hello.facts ? JSON.stringify(hello.facts) : null}::jsonb, facts),
           acked_command_seq = greatest(acked_command_seq, ${hello.lastCommandSeq}::int)
         where id = ${this.applianceId} and state = 'active'
-        returning id, epoch, event_seq,
+        returning id, epoch, ${committedEventSeqSql} as event_seq,
           (select d.digest from desired_states d where d.appliance_id = appliances.id) as desired_digest,
           exists(select 1 from commands c where c.appliance_id = appliances.id
             and c.status in ('queued', 'delivered', 'running') and c.expires_at > ${nowIso}::timestamptz) as has_pending,

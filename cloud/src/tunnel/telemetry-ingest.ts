@@ -1,10 +1,12 @@
 // Batched telemetry ingest: events and metric samples of every session are written together, one transaction per
-// flush (multi-row INSERT ... ON CONFLICT DO NOTHING), every `flushMs` or `maxRows`; events resolve after commit.
-import { eq, sql } from "drizzle-orm";
+// flush (INSERT ... SELECT FROM unnest, ON CONFLICT DO NOTHING), every `flushMs` or `maxRows`, with up to
+// `concurrency` flushes in flight on the pool; events resolve after their own commit.
+import { and, eq, sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { AgentEvent, MetricSample } from "../../../shared/src/protocol/frames.ts";
 import { applyResultSchema } from "../../../shared/src/protocol/frames.ts";
 import type { Db } from "../db/client.ts";
+import { pgArray } from "../db/pg-array.ts";
 import { appliances } from "../db/schema/index.ts";
 
 export interface IngestOptions {
@@ -12,9 +14,30 @@ export interface IngestOptions {
   maxRows: number;
   /** samples held beyond this are dropped (metrics are lossy by design) */
   maxQueuedSamples: number;
+  /**
+   * Flushes in flight at once. Acks stay in order per session (each session chains its acks), and flushes touch no
+   * shared row, so a second and third flush use the pool while the first waits on its commit (bench S3).
+   */
+  concurrency: number;
 }
 
-export const defaultIngestOptions: IngestOptions = { flushMs: 50, maxRows: 2000, maxQueuedSamples: 50_000 };
+export { pgArray };
+
+export const defaultIngestOptions: IngestOptions = {
+  flushMs: 50,
+  maxRows: 2000,
+  maxQueuedSamples: 50_000,
+  concurrency: 3,
+};
+
+/**
+ * The highest committed event seq of the appliance in the enclosing `appliances` row: one backward probe of
+ * telemetry_events' primary key (appliance_id, seq). `appliances.event_seq` is no longer written per flush (it
+ * was the flush's main cost, and a row lock that concurrent flushes would contend on); it only still holds the
+ * value written before that change, hence greatest().
+ */
+export const committedEventSeqSql = sql`greatest(appliances.event_seq,
+  coalesce((select max(e.seq) from telemetry_events e where e.appliance_id = appliances.id), 0))`;
 
 interface PendingEvents {
   applianceId: string;
@@ -31,10 +54,10 @@ export class TelemetryIngest {
   private eventRows = 0;
   private samples: Array<{ applianceId: string; s: MetricSample }> = [];
   private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> | undefined;
+  private readonly writing = new Set<Promise<void>>();
   private closed = false;
   droppedSamples = 0;
-  stats = { flushes: 0, events: 0, samples: 0 };
+  stats = { flushes: 0, events: 0, samples: 0, maxConcurrent: 0 };
 
   constructor(db: Db, logger: Logger, opts: Partial<IngestOptions> = {}) {
     this.db = db;
@@ -64,51 +87,65 @@ export class TelemetryIngest {
     this.schedule();
   }
 
+  private get queuedRows() {
+    return this.eventRows + this.samples.length;
+  }
+
   private schedule() {
-    if (this.eventRows + this.samples.length >= this.opts.maxRows) {
-      void this.flush();
+    if (this.queuedRows >= this.opts.maxRows) {
+      this.kick();
       return;
     }
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
-      void this.flush();
+      this.kick();
     }, this.opts.flushMs);
   }
 
-  /** Writes everything queued; concurrent callers share the flush in progress, then flush again. */
+  /** Starts a write of everything queued while a slot is free; a backlog waits for the next free slot. */
+  private kick() {
+    while (this.writing.size < this.opts.concurrency && (this.events.length > 0 || this.samples.length > 0)) {
+      if (this.timer) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
+      const events = this.events;
+      const samples = this.samples;
+      this.events = [];
+      this.eventRows = 0;
+      this.samples = [];
+      const p: Promise<void> = this.write(events, samples).finally(() => {
+        this.writing.delete(p);
+        if (this.queuedRows > 0) this.schedule();
+      });
+      this.writing.add(p);
+      this.stats.maxConcurrent = Math.max(this.stats.maxConcurrent, this.writing.size);
+    }
+  }
+
+  /** Writes everything queued and resolves when it and every flush in flight have finished. */
   async flush(): Promise<void> {
-    if (this.flushing) {
-      await this.flushing;
-      if (this.events.length === 0 && this.samples.length === 0) return;
+    for (;;) {
+      this.kick();
+      if (this.writing.size === 0) return;
+      await (this.queuedRows > 0 ? Promise.race(this.writing) : Promise.all(this.writing));
     }
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    const events = this.events;
-    const samples = this.samples;
-    this.events = [];
-    this.eventRows = 0;
-    this.samples = [];
-    if (events.length === 0 && samples.length === 0) return;
-    this.flushing = this.write(events, samples).finally(() => {
-      this.flushing = undefined;
-    });
-    await this.flushing;
   }
 
   private async write(events: PendingEvents[], samples: Array<{ applianceId: string; s: MetricSample }>) {
-    const eventRows = events.flatMap((p) =>
-      p.events.map((e) => ({
-        applianceId: p.applianceId,
-        seq: e.seq,
-        kind: e.kind,
-        at: safeDate(e.at),
-        data: e.data,
-      })),
-    );
-    const maxSeq = new Map<string, number>();
-    for (const r of eventRows) maxSeq.set(r.applianceId, Math.max(maxSeq.get(r.applianceId) ?? 0, r.seq));
+    // Sorted by key, so concurrent flushes that both hold a re-sent event (or an apply result) of two appliances
+    // take their locks in the same order and cannot deadlock.
+    const eventRows = events
+      .flatMap((p) =>
+        p.events.map((e) => ({
+          applianceId: p.applianceId,
+          seq: e.seq,
+          kind: e.kind,
+          at: safeDate(e.at),
+          data: e.data,
+        })),
+      )
+      .sort((x, y) => (x.applianceId < y.applianceId ? -1 : x.applianceId > y.applianceId ? 1 : x.seq - y.seq));
     const applyResults = eventRows.filter((r) => r.kind === "apply.result");
     try {
       await this.db.transaction(async (tx) => {
@@ -134,22 +171,19 @@ export class TelemetryIngest {
               ${pgArray(samples.map((x) => String(x.s.value)))}::float8[],
               ${pgArray(samples.map((x) => (x.s.labels ? JSON.stringify(x.s.labels) : null)))}::jsonb[])`);
         }
-        if (maxSeq.size > 0) {
-          // One statement for every appliance in the batch, joined to unnest(ids, seqs): a CASE with one branch per
-          // appliance cost O(appliances²) and took over a second for 2,000 appliances (bench S3).
-          const ids = [...maxSeq.keys()];
-          await tx.execute(sql`
-            update appliances a set event_seq = greatest(a.event_seq, v.seq)
-            from unnest(${pgArray(ids)}::text[], ${pgArray(ids.map((id) => String(maxSeq.get(id))))}::bigint[]) as v(id, seq)
-            where a.id = v.id`);
-        }
         for (const r of applyResults) {
           const parsed = applyResultSchema.safeParse(r.data);
           if (!parsed.success) continue;
+          // Flushes may commit out of order: an older result never replaces a newer one.
           await tx
             .update(appliances)
             .set({ lastApply: { ...parsed.data, at: r.at.toISOString() } })
-            .where(eq(appliances.id, r.applianceId));
+            .where(
+              and(
+                eq(appliances.id, r.applianceId),
+                sql`coalesce((${appliances.lastApply}->>'at')::timestamptz, '-infinity') <= ${r.at.toISOString()}::timestamptz`,
+              ),
+            );
         }
       });
       this.stats.flushes++;
@@ -175,13 +209,7 @@ export class TelemetryIngest {
   async close(): Promise<void> {
     this.closed = true;
     await this.flush();
-    if (this.flushing) await this.flushing;
   }
-}
-
-/** A Postgres array literal (`{"a","b",NULL}`) passed as one text parameter: both drivers send it as-is. */
-export function pgArray(values: Array<string | null>): string {
-  return `{${values.map((v) => (v === null ? "NULL" : `"${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`)).join(",")}}`;
 }
 
 function safeDate(s: string): Date {
