@@ -1,10 +1,11 @@
-// S4 command fan-out: one command to every connected agent through the real outbox (enqueueCommand: stored, then
-// NOTIFY wakes the gateway, which sends it), issue-to-delivery p50/p99 at the agent and acks in the database over
-// time, against a bare `ws.send` loop of the same frame.
-//   npm run bench:s4 -- [--agents 10000] [--per-gateway 19000] [--issuers 16]
+// S4 command fan-out: one command to every connected agent through the real outbox (enqueueCommandForAppliances:
+// stored in one batch, one NOTIFY, each gateway reads the batch for its sessions in one query and sends it; or, with
+// --issue single, enqueueCommand per appliance from --issuers in parallel), issue-to-delivery p50/p99 at the agent
+// and acks in the database over time, against a bare `ws.send` loop of the same frame.
+//   npm run bench:s4 -- [--agents 10000] [--per-gateway 19000] [--issue bulk|single] [--batch 100000] [--issuers 16]
 import { parseArgs } from "node:util";
 import { sql } from "drizzle-orm";
-import { enqueueCommand } from "../cloud/src/tunnel/commands.ts";
+import { enqueueCommand, enqueueCommandForAppliances } from "../cloud/src/tunnel/commands.ts";
 import { backendPids, sumCpu } from "./lib/pg-cpu.ts";
 import {
   AUDIENCE,
@@ -25,6 +26,9 @@ const { values: a } = parseArgs({
     agents: { type: "string", default: "10000" },
     "per-gateway": { type: "string", default: "19000" },
     issuers: { type: "string", default: "16" },
+    /** bulk: enqueueCommandForAppliances over --batch appliances at a time; single: enqueueCommand per appliance */
+    issue: { type: "string", default: "bulk" },
+    batch: { type: "string", default: "100000" },
     name: { type: "string", default: "s4-fanout" },
   },
 });
@@ -96,22 +100,38 @@ const poll = (async () => {
   }
 })();
 let next = 0;
-await Promise.all(
-  Array.from({ length: Number(a.issuers) }, async () => {
-    while (next < fleet.length) {
-      const f = fleet[next++]!;
-      issuedAt.set(f.id, wall());
-      await enqueueCommand(db.database.db, {
-        orgId,
-        applianceId: f.id,
-        type: "echo",
-        args: { n: 1 },
-        createdBy: "bench",
-        ttlMs: 600_000,
-      });
-    }
-  }),
-);
+if (a.issue === "single") {
+  await Promise.all(
+    Array.from({ length: Number(a.issuers) }, async () => {
+      while (next < fleet.length) {
+        const f = fleet[next++]!;
+        issuedAt.set(f.id, wall());
+        await enqueueCommand(db.database.db, {
+          orgId,
+          applianceId: f.id,
+          type: "echo",
+          args: { n: 1 },
+          createdBy: "bench",
+          ttlMs: 600_000,
+        });
+      }
+    }),
+  );
+} else {
+  for (let i = 0; i < fleet.length; i += Number(a.batch)) {
+    const ids = fleet.slice(i, i + Number(a.batch)).map((f) => f.id);
+    const at = wall();
+    for (const id of ids) issuedAt.set(id, at);
+    await enqueueCommandForAppliances(db.database.db, {
+      orgId,
+      applianceIds: ids,
+      type: "echo",
+      args: { n: 1 },
+      createdBy: "bench",
+      ttlMs: 600_000,
+    });
+  }
+}
 const issueSeconds = (wall() - t0) / 1000;
 issuing = false;
 const rx = await collect(g.clients, live, 300_000);
@@ -182,11 +202,13 @@ const rows: Row[] = [
   { metric: "Postgres CPU (bench database backends)", ours: ours.pgCpu, unit: "s" },
 ];
 report(a.name!, rows, {
-  params: { agents: N, perGateway, issuers: Number(a.issuers), gatewayOptions },
+  params: { agents: N, perGateway, issue: a.issue, batch: Number(a.batch), issuers: Number(a.issuers), gatewayOptions },
   cpuSeconds: { gateways: ours.serverCpu, "Postgres backends": ours.pgCpu, "bare ws": bare.serverCpu },
   raw: { ours, bare },
   notes: [
-    "ours: enqueueCommand per appliance (one transaction with its NOTIFY) from the coordinator with --issuers in parallel; each latency runs from that appliance's enqueue call to the frame at the agent",
+    a.issue === "single"
+      ? "ours: enqueueCommand per appliance (one transaction with its NOTIFY) from the coordinator with --issuers in parallel; each latency runs from that appliance's enqueue call to the frame at the agent"
+      : "ours: enqueueCommandForAppliances over --batch appliances (one transaction, one NOTIFY per batch; each gateway reads the batch for its sessions in one query); each latency runs from the batch's enqueue call to the frame at the agent",
     "baseline: one ws.send loop over every socket in the bare server; latency from the loop's start",
   ],
 });

@@ -12,7 +12,7 @@ import type { Database, Db } from "../db/client.ts";
 import { appliances, commands } from "../db/schema/index.ts";
 import type { Clock } from "../lib/clock.ts";
 import { type Bus, channels, createBus, notify } from "../tunnel/bus.ts";
-import { expireCommands } from "../tunnel/commands.ts";
+import { expireCommands, pendingCommandsOfBatch } from "../tunnel/commands.ts";
 import { TelemetryIngest } from "../tunnel/telemetry-ingest.ts";
 import { randomBetween, TokenBucket } from "./admission.ts";
 import { AgentTokenVerifier, refusedAppliances, TunnelAuthError } from "./auth.ts";
@@ -131,6 +131,7 @@ export class Gateway {
   async start(): Promise<void> {
     this.unlisten.push(
       await this.bus.listen(channels.wake, (applianceId) => void this.sessions.get(applianceId)?.pump()),
+      await this.bus.listen(channels.wakeBatch, (payload) => void this.deliverBatch(payload)),
       await this.bus.listen(channels.fence, (payload) => this.onFence(payload)),
       await this.bus.listen(channels.licenseState, (licenseId) => void this.recheckLicense(licenseId)),
       await this.bus.listen(channels.applianceState, (id) => void this.recheck([id])),
@@ -230,6 +231,30 @@ export class Gateway {
   /** for tests and metrics */
   get inFlightCount() {
     return this.inFlight;
+  }
+
+  /** A bulk enqueue: one query reads the batch's commands for every session held here (instead of a pump each). */
+  private async deliverBatch(payload: string) {
+    try {
+      const { from, to } = JSON.parse(payload) as { from: string; to: string };
+      const rows = await pendingCommandsOfBatch(this.db, {
+        from,
+        to,
+        replicaId: this.replicaId,
+        now: this.deps.clock.now(),
+      });
+      let i = 0;
+      while (i < rows.length) {
+        const applianceId = rows[i]!.applianceId;
+        let j = i;
+        while (j < rows.length && rows[j]!.applianceId === applianceId) j++;
+        this.sessions.get(applianceId)?.deliverCommands(rows.slice(i, j));
+        i = j;
+      }
+    } catch (err) {
+      // the sweep's outbox poll still finds these commands
+      this.log.warn({ err, payload }, "batch delivery failed");
+    }
   }
 
   private onFence(payload: string) {

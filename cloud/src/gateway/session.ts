@@ -16,7 +16,13 @@ import {
 } from "../../../shared/src/protocol/frames.ts";
 import { appliances } from "../db/schema/index.ts";
 import { channels } from "../tunnel/bus.ts";
-import { ackCommands, markCommandRunning, pendingCommands, storeCommandResult } from "../tunnel/commands.ts";
+import {
+  ackCommands,
+  type CommandRow,
+  markCommandRunning,
+  pendingCommands,
+  storeCommandResult,
+} from "../tunnel/commands.ts";
 import { getDesiredState, recordObserved } from "../tunnel/desired-state.ts";
 import { committedEventSeqSql } from "../tunnel/telemetry-ingest.ts";
 import type { AuthenticatedAppliance } from "./auth.ts";
@@ -203,20 +209,36 @@ export class Session {
       const rows = await pendingCommands(db, this.applianceId, replay ? 0 : this.sentSeq, clock.now());
       replay = false;
       if (rows.length === 0 || this.state !== "live") return;
-      for (const c of rows) {
-        this.send({
-          type: "command",
-          id: c.id,
-          seq: c.seq,
-          command: c.type,
-          args: c.args,
-          expiresAt: c.expiresAt.toISOString(),
-        });
-        this.counters.commandsSent++;
-        this.sentSeq = Math.max(this.sentSeq, c.seq);
-      }
+      for (const c of rows) this.sendCommand(c);
       if (rows.length < 200) return;
     }
+  }
+
+  private sendCommand(c: CommandRow) {
+    this.send({
+      type: "command",
+      id: c.id,
+      seq: c.seq,
+      command: c.type,
+      args: c.args,
+      expiresAt: c.expiresAt.toISOString(),
+    });
+    this.counters.commandsSent++;
+    this.sentSeq = Math.max(this.sentSeq, c.seq);
+  }
+
+  /**
+   * Sends this appliance's unfinished commands that the gateway read for a whole batch (one query for every session
+   * the batch names): the rows and order pumpOnce would send. While a pump runs it is asked to run again instead,
+   * so frames of the two never interleave.
+   */
+  deliverCommands(rows: CommandRow[]): void {
+    if (this.state !== "live" || this.epoch === 0) return;
+    if (this.pumping) {
+      void this.pump();
+      return;
+    }
+    for (const c of rows) if (c.seq > this.sentSeq) this.sendCommand(c);
   }
 
   /** The sweep's safety net: the outbox holds a queued command beyond what this session sent. */

@@ -5,6 +5,11 @@ import type { Database, DbOrTx } from "../db/client.ts";
 export const channels = {
   /** payload: appliance id; new commands or desired state for it */
   wake: "tunnel_wake",
+  /**
+   * payload: JSON { from, to }: the id range of one bulk enqueue (enqueueCommandForAppliances), one notify for the
+   * whole batch; each replica sends the batch's commands to the sessions it holds with one query
+   */
+  wakeBatch: "tunnel_wake_batch",
   /** payload: JSON { applianceId, epoch, replicaId }; older sessions of that appliance close */
   fence: "session_fence",
   /** payload: license id; its state changed (emitted by the licenses service) */

@@ -2,6 +2,7 @@
 import { and, asc, eq, gt, inArray, lt, lte, notInArray, sql } from "drizzle-orm";
 import { newId } from "../../../shared/src/ids.ts";
 import type { DbOrTx } from "../db/client.ts";
+import { pgArray } from "../db/pg-array.ts";
 import { appliances, type CommandStatus, commands } from "../db/schema/index.ts";
 import { AppError } from "../lib/errors.ts";
 import { channels, notify } from "./bus.ts";
@@ -74,6 +75,109 @@ export async function enqueueCommand(db: DbOrTx, input: EnqueueInput): Promise<C
     return row!;
   };
   return "transaction" in db ? db.transaction(run) : run(db);
+}
+
+export interface EnqueueManyInput extends Omit<EnqueueInput, "applianceId"> {
+  applianceIds: string[];
+}
+
+/**
+ * One command to many appliances of one organisation in a constant number of statements (fan-out): the per-appliance
+ * seqs are allocated by one UPDATE ... RETURNING (rows locked in id order, so concurrent batches cannot deadlock),
+ * the commands written by one INSERT ... SELECT FROM unnest, and one NOTIFY carries the batch's id range to every
+ * replica, which sends it to the sessions it holds with one query (bench S4). Ids that are not appliances of the
+ * organisation are skipped (not told apart from unknown ones). With an idempotency key, an appliance that already
+ * has a command with that key keeps it and gets no second one. Returns the commands in appliance id order.
+ */
+export async function enqueueCommandForAppliances(
+  db: DbOrTx,
+  input: EnqueueManyInput,
+): Promise<{ commands: CommandRow[]; skipped: string[] }> {
+  const wanted = [...new Set(input.applianceIds)];
+  if (wanted.length === 0) return { commands: [], skipped: [] };
+  const run = async (tx: DbOrTx) => {
+    const existing = input.idempotencyKey
+      ? await tx
+          .select()
+          .from(commands)
+          .where(
+            and(
+              eq(commands.orgId, input.orgId),
+              eq(commands.idempotencyKey, input.idempotencyKey),
+              sql`${commands.applianceId} = any(${pgArray(wanted)}::text[])`,
+            ),
+          )
+      : [];
+    const done = new Set(existing.map((c) => c.applianceId));
+    const toCreate = wanted.filter((id) => !done.has(id));
+    const seqs = rowsOf<{ id: string; command_seq: number | string }>(
+      toCreate.length === 0
+        ? []
+        : await tx.execute(sql`
+            with t as (
+              select id from appliances
+              where org_id = ${input.orgId} and id = any(${pgArray(toCreate)}::text[])
+              order by id for update
+            )
+            update appliances a set command_seq = a.command_seq + 1 from t where a.id = t.id
+            returning a.id, a.command_seq`),
+    ).sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+    const now = input.now ?? new Date();
+    const expiresAt = new Date(now.getTime() + (input.ttlMs ?? DEFAULT_COMMAND_TTL_MS));
+    // newId is monotonic within a process: the batch's ids are exactly the range [first, last] of this process.
+    const ids = seqs.map(() => newId("command", now.getTime()));
+    if (ids.length > 0) {
+      await tx.execute(sql`
+        insert into commands (id, org_id, appliance_id, seq, type, args, status, idempotency_key, created_by,
+          created_at, expires_at)
+        select u.id, ${input.orgId}, u.appliance_id, u.seq, ${input.type}, ${JSON.stringify(input.args ?? {})}::jsonb,
+          'queued', ${input.idempotencyKey ?? null}, ${input.createdBy}, ${now.toISOString()}::timestamptz,
+          ${expiresAt.toISOString()}::timestamptz
+        from unnest(${pgArray(ids)}::text[], ${pgArray(seqs.map((r) => r.id))}::text[],
+          ${pgArray(seqs.map((r) => String(r.command_seq)))}::int[]) as u(id, appliance_id, seq)`);
+      await notify(tx, channels.wakeBatch, JSON.stringify({ from: ids[0], to: ids[ids.length - 1] }));
+    }
+    const created =
+      ids.length === 0
+        ? []
+        : await tx
+            .select()
+            .from(commands)
+            .where(sql`${commands.id} = any(${pgArray(ids)}::text[])`);
+    const all = [...existing, ...created].sort((x, y) =>
+      x.applianceId < y.applianceId ? -1 : x.applianceId > y.applianceId ? 1 : 0,
+    );
+    const found = new Set(all.map((c) => c.applianceId));
+    return { commands: all, skipped: wanted.filter((id) => !found.has(id)) };
+  };
+  return "transaction" in db ? db.transaction(run) : run(db);
+}
+
+/**
+ * Every non-terminal, unexpired command of the appliances named by one bulk enqueue's id range whose session this
+ * replica holds, in (appliance, seq) order: one query for the whole batch instead of a pump per session.
+ */
+export async function pendingCommandsOfBatch(
+  db: DbOrTx,
+  { from, to, replicaId, now }: { from: string; to: string; replicaId: string; now: Date },
+): Promise<CommandRow[]> {
+  return db
+    .select()
+    .from(commands)
+    .where(
+      and(
+        sql`${commands.applianceId} in (
+          select b.appliance_id from commands b join appliances a on a.id = b.appliance_id
+          where b.id between ${from} and ${to} and a.replica_id = ${replicaId})`,
+        notInArray(commands.status, terminal),
+        gt(commands.expiresAt, now),
+      ),
+    )
+    .orderBy(asc(commands.applianceId), asc(commands.seq));
+}
+
+function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
 /** Non-terminal, unexpired commands after `afterSeq`, in order: what a session (re)sends. */
