@@ -152,6 +152,9 @@ export class Session {
     if (!row) return this.close(CloseCode.REVOKED, "appliance-disabled");
     if (this.state !== "live" || this.ws.readyState !== this.ws.OPEN) return;
     this.epoch = Number(row.epoch);
+    // The silence clock starts at welcome (the agent pings heartbeatMs after it), not at the hello: its round trip
+    // may have queued behind a saturated pool for longer than deadAfterMs (bench S1 at 19k and 50k, S2).
+    this.lastRx = performance.now();
     // Older sessions on this replica close now; other replicas close theirs on the notify.
     this.ctx.register(this);
     if (row.has_unacked) await ackCommands(db, this.applianceId, hello.lastCommandSeq, now);
