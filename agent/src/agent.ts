@@ -12,6 +12,7 @@ import {
   desiredStateDigest,
   type FrameOf,
   retryAfterFromReason,
+  STREAM_WINDOW,
 } from "../../shared/src/protocol/frames.ts";
 import { type BackoffOptions, defaultBackoff, fullJitter, sleep } from "./backoff.ts";
 import type { ApplyResult, ClusterPort } from "./cluster-port.ts";
@@ -23,7 +24,7 @@ import type { AgentState, ExecutedCommand, StateStore } from "./state-store.ts";
 import { EventBuffer, MetricRing, snapshotToSamples } from "./telemetry-buffer.ts";
 
 export const AGENT_VERSION = "0.1.0";
-const CAPABILITIES = ["commands.v1", "desired.v1", "events.v1", "metrics.v1"];
+const CAPABILITIES = ["commands.v1", "desired.v1", "events.v1", "metrics.v1", "stream.v1"];
 
 export interface AgentOptions {
   cloudUrl: string;
@@ -69,6 +70,8 @@ export interface AgentStatus {
   eventsDropped: number;
   metricsDropped: number;
   observedGeneration: number;
+  /** the live link: heartbeat round trip, heartbeats answered, bytes queued in the socket */
+  link?: { rttMs?: number; pongs: number; bufferedBytes: number };
 }
 
 export interface AgentEvents {
@@ -133,6 +136,8 @@ export function createAgent(opts: AgentOptions): Agent {
   let saveChain: Promise<void> = Promise.resolve();
   let commandChain: Promise<void> = Promise.resolve();
   const inflight = new Map<string, AbortController>();
+  /** streaming commands (log follow): chunks sent, the cloud's credit, and who waits for more credit */
+  const streams = new Map<string, { sent: number; upTo: number; ended?: string; wake?: () => void }>();
   let applying = false;
   let telemetryTimer: NodeJS.Timeout | undefined;
   const st: AgentStatus = {
@@ -301,6 +306,9 @@ export function createAgent(opts: AgentOptions): Agent {
     l.startHeartbeat(connectTimeoutMs, connectTimeoutMs, false);
     const close = await l.closed;
     clearInterval(stateTimer);
+    // A stream lives on one session: its credit and its reader do not survive a reconnect. The command ends with
+    // its result (sent on the next session); the operator starts a new follow.
+    for (const id of streams.keys()) endStream(id, "tunnel closed");
     const liveMs = live ? performance.now() - liveSince : 0;
     live = false;
     link = undefined;
@@ -327,6 +335,15 @@ export function createAgent(opts: AgentOptions): Agent {
       case "goaway":
         setGoaway(f.reconnectAfterMs);
         return;
+      case "stream.credit": {
+        const s = streams.get(f.id);
+        if (!s) return;
+        s.upTo = Math.max(s.upTo, f.upTo);
+        s.wake?.();
+        return;
+      }
+      case "stream.cancel":
+        return endStream(f.id, f.reason);
       default:
         return;
     }
@@ -375,9 +392,41 @@ export function createAgent(opts: AgentOptions): Agent {
     return commandChain;
   }
 
+  /** Ends a stream: its command's signal aborts with the reason, and a chunk waiting for credit gives up. */
+  function endStream(id: string, reason: string) {
+    const s = streams.get(id);
+    if (!s || s.ended) return;
+    s.ended = reason;
+    inflight.get(id)?.abort(reason);
+    s.wake?.();
+  }
+
+  /**
+   * Sends one chunk of a command's stream once the cloud's credit allows it (at most STREAM_WINDOW chunks unacknowledged),
+   * so a flood of log lines waits here, in the pod-log read, rather than in the socket ahead of heartbeats.
+   */
+  async function emitChunk(id: string, chunk: string): Promise<void> {
+    let s = streams.get(id);
+    if (!s) {
+      s = { sent: 0, upTo: STREAM_WINDOW };
+      streams.set(id, s);
+    }
+    while (!s.ended && s.sent >= s.upTo) await new Promise<void>((resolve) => (s!.wake = resolve));
+    s.wake = undefined;
+    if (s.ended) throw new Error(`stream ended: ${s.ended}`);
+    if (!live || !link?.send({ type: "stream.data", id, seq: s.sent + 1, data: chunk })) {
+      endStream(id, "tunnel closed");
+      throw new Error("stream ended: tunnel closed");
+    }
+    s.sent++;
+  }
+
   async function execute(f: FrameOf<CloudFrame, "command">, rec: ExecutedCommand, ctl: AbortController) {
     try {
-      let result = await opts.cluster.runCommand(f.command, f.args, { signal: ctl.signal });
+      let result = await opts.cluster.runCommand(f.command, f.args, {
+        signal: ctl.signal,
+        emit: (chunk) => emitChunk(f.id, chunk),
+      });
       if (JSON.stringify(result ?? null).length > MAX_RESULT_BYTES) result = { truncated: true };
       rec.status = "succeeded";
       rec.result = result ?? null;
@@ -386,6 +435,7 @@ export function createAgent(opts: AgentOptions): Agent {
       rec.error = String((err as Error)?.message ?? err).slice(0, 8000);
     }
     inflight.delete(f.id);
+    streams.delete(f.id);
     await save();
     emitter.emit("commandFinished", { id: f.id, status: rec.status });
     sendResult(f.id, rec);
@@ -541,6 +591,7 @@ export function createAgent(opts: AgentOptions): Agent {
         eventsBuffered: eventsBuf.size,
         eventsDropped: eventsBuf.dropped,
         metricsDropped: metrics.dropped,
+        link: link ? { rttMs: link.rttMs, pongs: link.pongs, bufferedBytes: link.bufferedAmount } : undefined,
       };
     },
     whenConnected(timeoutMs = 30_000) {

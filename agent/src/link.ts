@@ -81,7 +81,9 @@ export class Link {
   private heartbeat: NodeJS.Timeout | undefined;
   private localClose: LinkClose | undefined;
   onFrame: (f: CloudFrame) => void = () => {};
+  /** round trip of the latest heartbeat, and how many heartbeats were answered on this link */
   rttMs: number | undefined;
+  pongs = 0;
 
   constructor(ws: WebSocket, closeTimeoutMs: number) {
     this.ws = ws;
@@ -101,6 +103,7 @@ export class Link {
       if (parsed.frame.type === "ping") return this.send({ type: "pong", t: parsed.frame.t });
       if (parsed.frame.type === "pong") {
         this.rttMs = Date.now() - parsed.frame.t;
+        this.pongs++;
         return;
       }
       this.onFrame(parsed.frame);

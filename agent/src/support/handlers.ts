@@ -4,9 +4,9 @@ import { createHash } from "node:crypto";
 import { Writable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import type { V1Pod } from "@kubernetes/client-node";
+import { STREAM_CHUNK_CHARS } from "../../../shared/src/protocol/frames.ts";
 import {
   isSupportCommand,
-  SUPPORT_STREAM_CHUNK_BYTES,
   type SupportArgs,
   type SupportCommand,
   supportArgs,
@@ -125,12 +125,12 @@ export function createSupport(d: SupportDeps) {
     let partial = "";
     const emit = ctx.emit!;
     const sink = new Writable({
-      highWaterMark: SUPPORT_STREAM_CHUNK_BYTES,
+      highWaterMark: STREAM_CHUNK_CHARS,
       write(chunk: Buffer, _enc, cb) {
         const text = partial + chunk.toString("utf8");
         const cut = text.lastIndexOf("\n");
         partial = cut < 0 ? text : text.slice(cut + 1);
-        if (partial.length > SUPPORT_STREAM_CHUNK_BYTES) {
+        if (partial.length > STREAM_CHUNK_CHARS) {
           // a line without end: pass it on in pieces rather than growing without bound
           const whole = partial;
           partial = "";
@@ -141,9 +141,11 @@ export function createSupport(d: SupportDeps) {
         void sendAll(text.slice(0, cut + 1)).then(() => cb(), cb);
       },
     });
-    const sendAll = async (s: string) => {
-      for (let i = 0; i < s.length; i += SUPPORT_STREAM_CHUNK_BYTES) {
-        const piece = redactText(s.slice(i, i + SUPPORT_STREAM_CHUNK_BYTES));
+    const sendAll = async (raw: string) => {
+      // redact whole lines first (a secret is never split across two chunks), then cut to the chunk size
+      const s = redactText(raw);
+      for (let i = 0; i < s.length; i += STREAM_CHUNK_CHARS) {
+        const piece = s.slice(i, i + STREAM_CHUNK_CHARS);
         await emit(piece);
         bytes += Buffer.byteLength(piece);
         lines += piece.split("\n").length - 1;
@@ -155,7 +157,9 @@ export function createSupport(d: SupportDeps) {
     const stopped = new Promise<string>((resolve) => {
       const t = setTimeout(() => resolve("time limit"), a.maxSeconds * 1000);
       t.unref();
-      ctx.signal.addEventListener("abort", () => resolve("cancelled"), { once: true });
+      const aborted = () => resolve(typeof ctx.signal.reason === "string" ? ctx.signal.reason : "cancelled");
+      if (ctx.signal.aborted) aborted();
+      ctx.signal.addEventListener("abort", aborted, { once: true });
       sink.on("finish", () => resolve("log ended"));
       sink.on("error", () => resolve("stream error"));
     });

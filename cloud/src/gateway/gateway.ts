@@ -13,6 +13,7 @@ import { appliances, commands } from "../db/schema/index.ts";
 import type { Clock } from "../lib/clock.ts";
 import { type Bus, channels, createBus, notify } from "../tunnel/bus.ts";
 import { expireCommands, pendingCommandsOfBatch } from "../tunnel/commands.ts";
+import { pruneStreamChunks } from "../tunnel/streams.ts";
 import { TelemetryIngest } from "../tunnel/telemetry-ingest.ts";
 import { randomBetween, TokenBucket } from "./admission.ts";
 import { AgentTokenVerifier, refusedAppliances, TunnelAuthError } from "./auth.ts";
@@ -127,6 +128,16 @@ export class Gateway {
     };
   }
 
+  /** An operator stopped a stream: the replica holding the appliance's session tells its agent. */
+  private onStreamCancel(payload: string) {
+    try {
+      const { applianceId, commandId } = JSON.parse(payload) as { applianceId: string; commandId: string };
+      this.sessions.get(applianceId)?.streams.cancel(commandId, "cancelled by an operator");
+    } catch (err) {
+      this.log.warn({ err }, "bad stream cancel notification");
+    }
+  }
+
   /** Subscribes to the wake-up channels and starts the timers. */
   async start(): Promise<void> {
     this.unlisten.push(
@@ -135,6 +146,7 @@ export class Gateway {
       await this.bus.listen(channels.fence, (payload) => this.onFence(payload)),
       await this.bus.listen(channels.licenseState, (licenseId) => void this.recheckLicense(licenseId)),
       await this.bus.listen(channels.applianceState, (id) => void this.recheck([id])),
+      await this.bus.listen(channels.streamCancel, (payload) => this.onStreamCancel(payload)),
     );
     this.deps.events?.on("licenseStateChanged", (e) => void this.recheckLicense(e.licenseId));
     this.sweepTimer = setInterval(() => void this.sweep(), this.options.sweepMs);
@@ -364,6 +376,7 @@ export class Gateway {
           ),
         );
       await expireCommands(this.db, now);
+      await pruneStreamChunks(this.db, now);
       await this.verifier.sweep(now);
     } catch (err) {
       this.log.warn({ err }, "sweep failed");

@@ -24,6 +24,7 @@ import {
   storeCommandResult,
 } from "../tunnel/commands.ts";
 import { getDesiredState, recordObserved } from "../tunnel/desired-state.ts";
+import { StreamRelay } from "../tunnel/streams.ts";
 import { committedEventSeqSql } from "../tunnel/telemetry-ingest.ts";
 import type { AuthenticatedAppliance } from "./auth.ts";
 import type { GatewayContext } from "./context.ts";
@@ -55,6 +56,8 @@ export class Session {
   private closeCode = 0;
   private closeReason = "";
   readonly counters = { framesIn: 0, framesOut: 0, commandsSent: 0, events: 0, samples: 0 };
+  /** streamed command output (log follow); created on the first chunk */
+  private streamRelay: StreamRelay | undefined;
 
   constructor(ctx: GatewayContext, ws: WebSocket, auth: AuthenticatedAppliance) {
     this.ctx = ctx;
@@ -263,6 +266,8 @@ export class Session {
       case "command.status":
         return markCommandRunning(db, this.applianceId, frame.id, clock.now());
       case "command.result": {
+        // a stream's last chunks are stored before its result, so a reader that sees the end has seen every chunk
+        await this.streamRelay?.idle();
         await storeCommandResult(db, this.applianceId, frame, clock.now());
         return this.send({ type: "command.result.ack", id: frame.id });
       }
@@ -286,6 +291,10 @@ export class Session {
       case "metrics":
         this.counters.samples += frame.samples.length;
         this.ctx.ingest.addSamples(this.applianceId, frame.samples);
+        return;
+      case "stream.data":
+        // not awaited: chunks are stored in order by the relay while heartbeats and other frames go on
+        void this.streams.onData(frame);
         return;
       case "state.report": {
         this.agentDigest = frame.stateDigest;
@@ -333,6 +342,11 @@ export class Session {
         this.log.warn({ err }, "could not record disconnect");
       }
     }
+  }
+
+  get streams(): StreamRelay {
+    this.streamRelay ??= new StreamRelay(this.ctx.db, this.applianceId, (f) => this.send(f));
+    return this.streamRelay;
   }
 
   /** for tests and logs */

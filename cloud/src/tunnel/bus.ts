@@ -16,6 +16,10 @@ export const channels = {
   licenseState: "license_state",
   /** payload: appliance id; it was disabled or enabled */
   applianceState: "appliance_state",
+  /** payload: command id; a chunk of its stream was stored (wakes the API's stream readers) */
+  stream: "command_stream",
+  /** payload: JSON { applianceId, commandId }; an operator stopped that stream (the gateway sends stream.cancel) */
+  streamCancel: "command_stream_cancel",
 } as const;
 
 export interface Bus {

@@ -56,6 +56,11 @@ export function closeCodeName(code: number): CloseCodeName | "UNKNOWN" {
 export const MAX_FRAME_BYTES = 1_048_576;
 
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** Longest `stream.data` chunk, in characters. */
+export const STREAM_CHUNK_CHARS = 16_384;
+/** Chunks a stream may have in flight before the cloud's first credit; the cloud keeps granting this window. */
+export const STREAM_WINDOW = 8;
 const shortText = z.string().max(256);
 const jsonRecord = z.record(z.string(), z.unknown());
 const base = { v: z.literal(LINK_VERSION) };
@@ -176,6 +181,19 @@ export const metricsFrame = z.object({
   dropped: seq,
 });
 
+/**
+ * A chunk of a streaming command's output (`support.logs` with follow): `seq` counts from 1 per command. The agent
+ * sends chunk `seq` only while `seq <= upTo` of the latest `stream.credit` (before any credit: STREAM_WINDOW), so
+ * at most STREAM_WINDOW chunks are ever in flight and a heartbeat never queues behind more than that.
+ */
+export const streamDataFrame = z.object({
+  type: z.literal("stream.data"),
+  ...base,
+  id: z.string().max(64),
+  seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  data: z.string().max(STREAM_CHUNK_CHARS),
+});
+
 export const stateReportFrame = z.object({
   type: z.literal("state.report"),
   ...base,
@@ -220,6 +238,22 @@ export const commandResultAckFrame = z.object({
 
 export const desiredFrame = z.object({ type: z.literal("desired"), ...base, desired: desiredStateSchema });
 
+/** Credit for a stream: the agent may send chunks up to `upTo` (cumulative, so a repeated credit is harmless). */
+export const streamCreditFrame = z.object({
+  type: z.literal("stream.credit"),
+  ...base,
+  id: z.string().max(64),
+  upTo: seq,
+});
+
+/** Ends a stream from the cloud's side (operator cancelled, stream limit reached, unknown stream). */
+export const streamCancelFrame = z.object({
+  type: z.literal("stream.cancel"),
+  ...base,
+  id: z.string().max(64),
+  reason: shortText,
+});
+
 export const goawayFrame = z.object({
   type: z.literal("goaway"),
   ...base,
@@ -237,6 +271,7 @@ export const agentFrameSchema = z.discriminatedUnion("type", [
   eventsFrame,
   metricsFrame,
   stateReportFrame,
+  streamDataFrame,
 ]);
 export const cloudFrameSchema = z.discriminatedUnion("type", [
   welcomeFrame,
@@ -247,6 +282,8 @@ export const cloudFrameSchema = z.discriminatedUnion("type", [
   commandResultAckFrame,
   desiredFrame,
   goawayFrame,
+  streamCreditFrame,
+  streamCancelFrame,
 ]);
 export type AgentFrame = z.infer<typeof agentFrameSchema>;
 export type CloudFrame = z.infer<typeof cloudFrameSchema>;
@@ -271,6 +308,10 @@ export const frameLimits: Record<AgentFrame["type"] | CloudFrame["type"], number
   command: 262_144,
   desired: 524_288,
   goaway: 1_024,
+  // a chunk of STREAM_CHUNK_CHARS UTF-16 units is at most 3 bytes each, 6 when JSON escapes control characters
+  "stream.data": 6 * 16_384 + 512,
+  "stream.credit": 256,
+  "stream.cancel": 512,
 };
 
 export type ParseResult<F> = { ok: true; frame: F } | { ok: false; code: number; reason: string };

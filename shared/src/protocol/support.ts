@@ -84,6 +84,3 @@ export const supportMinRole: Record<SupportCommand, "viewer" | "operator" | "adm
   "support.http": "operator",
   "support.bundle": "operator",
 };
-
-/** A streamed chunk of `support.logs` with follow: newline-terminated lines, at most this many bytes each. */
-export const SUPPORT_STREAM_CHUNK_BYTES = 16_384;

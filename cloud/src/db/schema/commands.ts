@@ -1,5 +1,5 @@
 // The command outbox: stored before it is sent, numbered per appliance, replayed until a result is stored.
-import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { appliances } from "./appliances.ts";
 import { organisations } from "./organisations.ts";
 
@@ -29,6 +29,8 @@ export const commands = pgTable(
     finishedAt: timestamp({ withTimezone: true }),
     result: jsonb(),
     error: text(),
+    /** a streaming command (log follow) the operator asked to stop; the gateway relays it as stream.cancel */
+    cancelRequestedAt: timestamp({ withTimezone: true }),
   },
   (t) => [
     uniqueIndex().on(t.applianceId, t.seq),
@@ -36,4 +38,22 @@ export const commands = pgTable(
     index().on(t.orgId, t.applianceId, t.id),
     index().on(t.status, t.expiresAt),
   ],
+);
+
+/**
+ * The output of a streaming command (support.logs with follow), chunk by chunk as the agent sent it. A chunk is
+ * credited back to the agent only after it is stored here, so readers on any replica can (re)read from any seq.
+ */
+export const commandStreamChunks = pgTable(
+  "command_stream_chunks",
+  {
+    commandId: text()
+      .notNull()
+      .references(() => commands.id, { onDelete: "cascade" }),
+    seq: integer().notNull(),
+    data: text().notNull(),
+    bytes: integer().notNull(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.commandId, t.seq] }), index().on(t.createdAt)],
 );

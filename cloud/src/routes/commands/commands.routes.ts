@@ -77,3 +77,44 @@ export const get = createRoute({
   request: { params: IdParams },
   responses: { 200: jsonContent(CommandSchema, "the command"), ...errorResponses(404) },
 });
+
+export const StreamQuery = z.object({
+  after: z.coerce.number().int().min(0).optional().openapi({
+    description: "start after this chunk seq (a reconnecting EventSource sends Last-Event-ID instead)",
+    example: 0,
+  }),
+});
+
+export const stream = createRoute({
+  method: "get",
+  path: "/v1/commands/{id}/stream",
+  tags,
+  summary: "Follow a streaming command's output (support logs with follow) as Server-Sent Events",
+  description:
+    "Each stored chunk is an event `chunk` whose id is its seq and whose data is the log text (lines joined by newlines, secrets redacted by the agent). When the command has finished and every chunk was sent, a last event `end` carries the command as JSON (status, and the result: why the follow ended, lines and bytes). Reading resumes from `after` or `Last-Event-ID`; chunks are kept 24 hours. Needs the role of the command's action (operator for logs).",
+  security: bearerSecurity,
+  middleware: [requireRole("viewer")] as const,
+  request: { params: IdParams, query: StreamQuery },
+  responses: {
+    200: { description: "the event stream", content: { "text/event-stream": { schema: z.string() } } },
+    ...errorResponses(404, 409),
+  },
+});
+
+export const StopStreamSchema = z
+  .object({ id: z.string(), status: z.enum(commandStatuses), stopping: z.boolean() })
+  .openapi("StopStream");
+
+export const stopStream = createRoute({
+  method: "delete",
+  path: "/v1/commands/{id}/stream",
+  tags,
+  summary: "Stop a streaming command (the agent ends the follow; the command finishes with its result); audited",
+  security: bearerSecurity,
+  middleware: [requireRole("operator")] as const,
+  request: { params: IdParams },
+  responses: {
+    202: jsonContent(StopStreamSchema, "the agent is told to stop (stopping: false when it had already finished)"),
+    ...errorResponses(404, 409),
+  },
+});

@@ -6,4 +6,6 @@ import * as routes from "./commands.routes.ts";
 export const commandsRouter = createRouter()
   .openapi(routes.create, handlers.create)
   .openapi(routes.list, handlers.list)
-  .openapi(routes.get, handlers.get);
+  .openapi(routes.get, handlers.get)
+  .openapi(routes.stream, handlers.stream)
+  .openapi(routes.stopStream, handlers.stopStream);
