@@ -1,9 +1,12 @@
 // Authenticates a tunnel upgrade: the agent's short-lived EdDSA JWT, its appliance and license, and jti replay.
+// The appliance lookups and jti inserts of concurrent handshakes are group-committed (one statement per few ms).
 import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import { decodeProtectedHeader, importJWK, type JWTPayload, errors as joseErrors, jwtVerify } from "jose";
 import { AGENT_TOKEN_MAX_TTL_SECONDS } from "../../../shared/src/protocol/agent-token.ts";
 import type { Db } from "../db/client.ts";
+import { pgArray } from "../db/pg-array.ts";
 import { agentTokenJtis, appliances, licenses } from "../db/schema/index.ts";
+import { GroupCommit } from "../lib/group-commit.ts";
 
 export class TunnelAuthError extends Error {
   readonly status: 401 | 403;
@@ -42,6 +45,19 @@ export const accessColumns = {
 };
 
 type KeyLike = Awaited<ReturnType<typeof importJWK>>;
+type AccessRow = {
+  applianceId: string;
+  orgId: string;
+  licenseId: string;
+  publicKey: { x: string; kty: "OKP"; crv: "Ed25519" };
+  applianceState: string;
+  licenseState: string;
+  licenseExpiresAt: Date;
+};
+type JtiItem = { applianceId: string; jti: string; expiresAt: Date };
+
+/** How long a handshake's lookup or jti insert waits for others to share its statement (0 = one statement each). */
+export const DEFAULT_HANDSHAKE_GROUP_MS = 2;
 
 export class AgentTokenVerifier {
   private readonly db: Db;
@@ -50,11 +66,45 @@ export class AgentTokenVerifier {
   private readonly keys = new Map<string, { x: string; key: KeyLike }>();
   /** recently accepted jti -> expiry (ms); the DB table makes replay refusal hold across replicas */
   private readonly seen = new Map<string, number>();
+  private readonly lookups: GroupCommit<string, AccessRow | undefined>;
+  private readonly jtis: GroupCommit<JtiItem, boolean>;
 
-  constructor(db: Db, audience: string, clockSkewSec = 30) {
+  constructor(db: Db, audience: string, clockSkewSec = 30, groupMs = DEFAULT_HANDSHAKE_GROUP_MS) {
     this.db = db;
     this.audience = audience;
     this.clockSkewSec = clockSkewSec;
+    const maxItems = groupMs > 0 ? 256 : 1;
+    this.lookups = new GroupCommit(
+      async (ids) => {
+        const rows = (await db
+          .select(accessColumns)
+          .from(appliances)
+          .innerJoin(licenses, eq(licenses.id, appliances.licenseId))
+          .where(sql`${appliances.id} = any(${pgArray([...new Set(ids)])}::text[])`)) as AccessRow[];
+        const byId = new Map(rows.map((r) => [r.applianceId, r]));
+        return ids.map((id) => byId.get(id));
+      },
+      { windowMs: groupMs, maxItems },
+    );
+    // A jti never shares a batch with itself: both copies would read the one inserted row as their own.
+    this.jtis = new GroupCommit(
+      async (items) => {
+        const result = await db.execute(sql`
+          insert into agent_token_jtis (appliance_id, jti, expires_at)
+          select * from unnest(${pgArray(items.map((i) => i.applianceId))}::text[],
+            ${pgArray(items.map((i) => i.jti))}::text[],
+            ${pgArray(items.map((i) => i.expiresAt.toISOString()))}::timestamptz[])
+          on conflict do nothing
+          returning appliance_id, jti`);
+        const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<{
+          appliance_id: string;
+          jti: string;
+        }>;
+        const inserted = new Set(rows.map((r) => `${r.appliance_id}/${r.jti}`));
+        return items.map((i) => inserted.has(`${i.applianceId}/${i.jti}`));
+      },
+      { windowMs: groupMs, maxItems, keyOf: (i) => `${i.applianceId}/${i.jti}` },
+    );
   }
 
   async verify(token: string, now: Date): Promise<AuthenticatedAppliance> {
@@ -68,11 +118,7 @@ export class AgentTokenVerifier {
       throw new TunnelAuthError(401, "malformed", "the token is not a JWT");
     }
     if (!kid || kid.length > 64) throw new TunnelAuthError(401, "no-kid", "the token names no appliance (kid)");
-    const [row] = await this.db
-      .select(accessColumns)
-      .from(appliances)
-      .innerJoin(licenses, eq(licenses.id, appliances.licenseId))
-      .where(eq(appliances.id, kid));
+    const row = await this.lookups.add(kid);
     if (!row) throw new TunnelAuthError(401, "unknown-appliance", "no appliance has this id");
     let cached = this.keys.get(kid);
     if (!cached || cached.x !== row.publicKey.x) {
@@ -111,12 +157,8 @@ export class AgentTokenVerifier {
     const key = `${kid}/${jti}`;
     if (this.seen.has(key)) throw new TunnelAuthError(401, "replayed", "this token has already been used");
     const expiresAt = new Date((exp + this.clockSkewSec) * 1000);
-    const inserted = await this.db
-      .insert(agentTokenJtis)
-      .values({ applianceId: kid, jti, expiresAt })
-      .onConflictDoNothing()
-      .returning({ jti: agentTokenJtis.jti });
-    if (inserted.length === 0) throw new TunnelAuthError(401, "replayed", "this token has already been used");
+    const inserted = await this.jtis.add({ applianceId: kid, jti, expiresAt });
+    if (!inserted) throw new TunnelAuthError(401, "replayed", "this token has already been used");
     this.seen.set(key, expiresAt.getTime());
     return { applianceId: kid, orgId: row.orgId, licenseId: row.licenseId, jti, expiresAt };
   }

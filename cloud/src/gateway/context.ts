@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Db } from "../db/client.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { TelemetryIngest } from "../tunnel/telemetry-ingest.ts";
+import type { HelloOutcome, HelloRecord } from "./hello.ts";
 import type { GatewayOptions } from "./options.ts";
 import type { Session } from "./session.ts";
 
@@ -17,4 +18,6 @@ export interface GatewayContext {
   unregister(s: Session): void;
   notifyFence(applianceId: string, epoch: number): Promise<void>;
   onLive(s: Session): void;
+  /** the hello's database work, group-committed with other sessions' hellos; undefined: appliance not active */
+  hello(record: HelloRecord): Promise<HelloOutcome | undefined>;
 }

@@ -11,6 +11,7 @@ import { CloseCode, LINK_SUBPROTOCOL, TUNNEL_PATH, tunnelAudience } from "../../
 import type { Database, Db } from "../db/client.ts";
 import { appliances, commands } from "../db/schema/index.ts";
 import type { Clock } from "../lib/clock.ts";
+import { GroupCommit } from "../lib/group-commit.ts";
 import { type Bus, channels, createBus, notify } from "../tunnel/bus.ts";
 import { expireCommands, pendingCommandsOfBatch } from "../tunnel/commands.ts";
 import { pruneStreamChunks } from "../tunnel/streams.ts";
@@ -18,6 +19,7 @@ import { TelemetryIngest } from "../tunnel/telemetry-ingest.ts";
 import { randomBetween, TokenBucket } from "./admission.ts";
 import { AgentTokenVerifier, refusedAppliances, TunnelAuthError } from "./auth.ts";
 import type { GatewayContext } from "./context.ts";
+import { type HelloOutcome, type HelloRecord, recordHellos } from "./hello.ts";
 import { defaultGatewayOptions, type GatewayOptions } from "./options.ts";
 import { Session } from "./session.ts";
 
@@ -93,7 +95,20 @@ export class Gateway {
       clientTracking: false,
       handleProtocols: (protocols) => (protocols.has(LINK_SUBPROTOCOL) ? LINK_SUBPROTOCOL : false),
     });
-    this.verifier = new AgentTokenVerifier(this.db, tunnelAudience(deps.publicUrl), this.options.tokenClockSkewSec);
+    this.verifier = new AgentTokenVerifier(
+      this.db,
+      tunnelAudience(deps.publicUrl),
+      this.options.tokenClockSkewSec,
+      this.options.handshakeGroupMs,
+    );
+    const hellos = new GroupCommit<HelloRecord, HelloOutcome | undefined>(
+      (records) => recordHellos(this.db, this.replicaId, records),
+      {
+        windowMs: this.options.handshakeGroupMs,
+        maxItems: this.options.handshakeGroupMs > 0 ? 256 : 1,
+        keyOf: (r) => r.applianceId,
+      },
+    );
     this.bucket = new TokenBucket(this.options.admission.ratePerSec, this.options.admission.burst);
     this.ingest = new TelemetryIngest(this.db, this.log, this.options.ingest);
     this.bus = createBus(deps.database);
@@ -125,6 +140,7 @@ export class Gateway {
         self.stats.arrivals++;
         self.onSessionLive?.(s);
       },
+      hello: (record) => hellos.add(record),
     };
   }
 

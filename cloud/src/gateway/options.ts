@@ -32,6 +32,11 @@ export interface GatewayOptions {
   drainRetryAfterMs: [number, number];
   maxPayload: number;
   tokenClockSkewSec: number;
+  /**
+   * Concurrent handshakes' appliance lookups, jti inserts and hello updates wait this long to share one statement
+   * (group commit; bench S2). 0 writes each alone.
+   */
+  handshakeGroupMs: number;
   ingest: Partial<IngestOptions>;
 }
 
@@ -50,5 +55,6 @@ export const defaultGatewayOptions: GatewayOptions = {
   drainRetryAfterMs: [5_000, 30_000],
   maxPayload: 1_048_576,
   tokenClockSkewSec: 30,
+  handshakeGroupMs: 2,
   ingest: {},
 };

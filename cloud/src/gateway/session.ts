@@ -1,6 +1,6 @@
 // One agent's live tunnel session: handshake (hello/welcome), heartbeat bookkeeping and frame dispatch.
 import { randomUUID } from "node:crypto";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { WebSocket } from "ws";
 import { newId } from "../../../shared/src/ids.ts";
@@ -15,7 +15,6 @@ import {
   parseAgentFrame,
 } from "../../../shared/src/protocol/frames.ts";
 import { appliances } from "../db/schema/index.ts";
-import { channels } from "../tunnel/bus.ts";
 import {
   ackCommands,
   type CommandRow,
@@ -25,7 +24,6 @@ import {
 } from "../tunnel/commands.ts";
 import { getDesiredState, recordObserved } from "../tunnel/desired-state.ts";
 import { StreamRelay } from "../tunnel/streams.ts";
-import { committedEventSeqSql } from "../tunnel/telemetry-ingest.ts";
 import type { AuthenticatedAppliance } from "./auth.ts";
 import type { GatewayContext } from "./context.ts";
 
@@ -114,7 +112,7 @@ export class Session {
   }
 
   private async onHello(hello: Hello) {
-    const { db, clock, replicaId } = this.ctx;
+    const { db, clock } = this.ctx;
     if (hello.applianceId !== this.applianceId) {
       return this.close(CloseCode.AUTH_FAILED, "hello names another appliance than the token");
     }
@@ -122,45 +120,27 @@ export class Session {
     this.agentDigest = hello.stateDigest;
     const now = clock.now();
     const nowIso = now.toISOString();
-    // One round trip: take the next epoch, record presence, fence older sessions everywhere (NOTIFY at commit),
-    // and learn whether anything is waiting (desired-state digest, unfinished commands).
-    const result = await db.execute(sql`
-      with u as (
-        update appliances set
-          epoch = epoch + 1, session_id = ${this.id}, replica_id = ${replicaId}, online = true,
-          connected_at = ${nowIso}::timestamptz, last_seen_at = ${nowIso}::timestamptz,
-          agent_version = ${hello.agentVersion}, observed_generation = ${hello.observedGeneration}::int,
-          state_digest = ${hello.stateDigest},
-          facts = coalesce(${hello.facts ? JSON.stringify(hello.facts) : null}::jsonb, facts),
-          acked_command_seq = greatest(acked_command_seq, ${hello.lastCommandSeq}::int)
-        where id = ${this.applianceId} and state = 'active'
-        returning id, epoch, ${committedEventSeqSql} as event_seq,
-          (select d.digest from desired_states d where d.appliance_id = appliances.id) as desired_digest,
-          exists(select 1 from commands c where c.appliance_id = appliances.id
-            and c.status in ('queued', 'delivered', 'running') and c.expires_at > ${nowIso}::timestamptz) as has_pending,
-          exists(select 1 from commands c where c.appliance_id = appliances.id
-            and c.status = 'queued' and c.seq <= ${hello.lastCommandSeq}::int) as has_unacked
-      )
-      select u.*, pg_notify(${channels.fence},
-        json_build_object('applianceId', u.id, 'epoch', u.epoch, 'replicaId', ${replicaId}::text)::text) as notified
-      from u`);
-    const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<{
-      epoch: number | string;
-      event_seq: number | string;
-      desired_digest: string | null;
-      has_pending: boolean;
-      has_unacked: boolean;
-    }>;
-    const row = rows[0];
+    // One round trip, shared with the hellos of other sessions arriving within a few ms (group commit): take the next
+    // epoch, record presence, fence older sessions everywhere (NOTIFY at commit), learn whether anything is waiting.
+    const row = await this.ctx.hello({
+      applianceId: this.applianceId,
+      sessionId: this.id,
+      agentVersion: hello.agentVersion,
+      observedGeneration: hello.observedGeneration,
+      stateDigest: hello.stateDigest,
+      facts: hello.facts ?? null,
+      lastCommandSeq: hello.lastCommandSeq,
+      now,
+    });
     if (!row) return this.close(CloseCode.REVOKED, "appliance-disabled");
     if (this.state !== "live" || this.ws.readyState !== this.ws.OPEN) return;
-    this.epoch = Number(row.epoch);
+    this.epoch = row.epoch;
     // The silence clock starts at welcome (the agent pings heartbeatMs after it), not at the hello: its round trip
     // may have queued behind a saturated pool for longer than deadAfterMs (bench S1 at 19k and 50k, S2).
     this.lastRx = performance.now();
     // Older sessions on this replica close now; other replicas close theirs on the notify.
     this.ctx.register(this);
-    if (row.has_unacked) await ackCommands(db, this.applianceId, hello.lastCommandSeq, now);
+    if (row.hasUnacked) await ackCommands(db, this.applianceId, hello.lastCommandSeq, now);
     this.send({
       type: "welcome",
       sessionId: this.id,
@@ -169,7 +149,7 @@ export class Session {
       deadAfterMs: this.ctx.options.deadAfterMs,
       stateCheckMs: this.ctx.options.stateCheckMs,
       limits: { maxFrameBytes: MAX_FRAME_BYTES },
-      lastEventSeq: Number(row.event_seq),
+      lastEventSeq: row.eventSeq,
       serverTime: nowIso,
     });
     this.log.info(
@@ -177,8 +157,8 @@ export class Session {
       "session open",
     );
     this.ctx.onLive(this);
-    if (!row.has_pending && (row.desired_digest ?? "") === (hello.stateDigest || "")) return;
-    if (!row.has_pending && !row.desired_digest) return;
+    if (!row.hasPending && (row.desiredDigest ?? "") === (hello.stateDigest || "")) return;
+    if (!row.hasPending && !row.desiredDigest) return;
     // Replay: every unfinished command (the agent de-duplicates by id and re-sends results it holds).
     await this.pump(true);
   }
