@@ -1,6 +1,7 @@
 // S1 idle hold: how many agents the gateway holds and what each costs (RSS slope after GC, kernel socket memory,
 // idle CPU with 30 s heartbeats), against a bare `ws` server with the same heartbeat, in the same run.
 //   npm run bench:s1 -- [--agents 20000] [--per-gateway 19000] [--idle-seconds 60] [--heartbeat-ms 30000]
+//     [--heap-snapshot <dir>]
 // Several gateway processes (one per --per-gateway agents) and several load processes (127.0.0.2, .3, ...).
 import { parseArgs } from "node:util";
 import { backendPids, slabUnreclaimable, sumCpu } from "./lib/pg-cpu.ts";
@@ -29,6 +30,8 @@ const { values: a } = parseArgs({
     "presence-refresh-ms": { type: "string", default: "30000" },
     "skip-baseline": { type: "boolean", default: false },
     name: { type: "string", default: "s1-idle-hold" },
+    /** write a heap snapshot of each server process after the idle window into this directory */
+    "heap-snapshot": { type: "string" },
   },
 });
 const N = Number(a.agents);
@@ -131,6 +134,14 @@ async function measure(kind: "gateway" | "bare", agents: FleetAgent[]): Promise<
   const clientCpu = clients.reduce((s, x, i) => s + cpuSeconds(x.pid) - cpuC0[i]!, 0);
   const pgCpu = sumCpu(pg) - pg0;
   const s3 = await statusAll(clients);
+  const snapshots: string[] = [];
+  if (a["heap-snapshot"]) {
+    for (const [i, s] of servers.entries()) {
+      const path = `${a["heap-snapshot"]}/${a.name}-${kind}-${i}.heapsnapshot`;
+      snapshots.push((await s.request({ op: "heap-snapshot", path }, "heap-snapshot")).file as string);
+    }
+    console.log(`heap snapshots: ${snapshots.join(" ")} (summarise with bench/heap-summary.ts)`);
+  }
   const out: Measure = {
     processes: servers.length,
     held: heldNow,

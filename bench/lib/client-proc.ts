@@ -143,19 +143,23 @@ async function runEvents(rate: number, seconds: number) {
   const live = agents.filter((a) => a.conn.state === "live");
   if (live.length === 0) return 0;
   const tickMs = 10;
-  const perTick = rate / (1000 / tickMs);
   let carry = 0;
   let i = 0;
   let sent = 0;
-  const end = performance.now() + seconds * 1000;
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  let last = start;
   await new Promise<void>((done) => {
     const t = setInterval(() => {
-      if (performance.now() >= end) {
+      const now = performance.now();
+      if (now >= end) {
         clearInterval(t);
         done();
         return;
       }
-      carry += perTick;
+      // by elapsed time, not per tick: timers fire late on a loaded machine, which made the offered rate fall short
+      carry += (rate * (now - last)) / 1000;
+      last = now;
       while (carry >= 1) {
         carry--;
         const a = live[i++ % live.length]!;

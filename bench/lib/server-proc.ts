@@ -101,6 +101,12 @@ process.on("message", async (m: { op: string; frame?: string }) => {
       for (const ws of bare) ws.send(m.frame!);
       return process.send!({ op: "fanout", issuedAt: t, n: bare.size });
     }
+    case "heap-snapshot": {
+      // after GC; for bench/heap-summary.ts (what the held sessions are made of)
+      (globalThis as { gc?: () => void }).gc?.();
+      const { writeHeapSnapshot } = await import("node:v8");
+      return process.send!({ op: "heap-snapshot", file: writeHeapSnapshot((m as { path?: string }).path) });
+    }
     case "drain":
       await gateway?.drain("bench restart");
       return process.send!({ op: "drained" });
