@@ -1,7 +1,8 @@
 // Benchmark: resident memory of the idle agent (bundled as in the image) connected to a real cloud, watching a
 // simulated cluster with a small release, sending telemetry. Reports RSS against a bare `node` measured in the
 // same run. Goal <= 64 MiB RSS (stretch 32 MiB); comparable agents request 100-128 MiB.
-//   npx tsx bench/agent-memory.ts [--seconds 30] [--telemetry-ms 2000] [--json bench/results/agent-memory.json]
+//   npx tsx bench/agent-memory.ts [--seconds 30] [--telemetry-ms 2000] [--in-pod] [--json bench/results/agent-memory.json]
+// --in-pod runs the agent as in its pod: the service account's token and CA (no kubeconfig), its key in a Secret.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
@@ -15,12 +16,13 @@ import { pgliteKind } from "../test/support/db.ts";
 import { issueLicense, startTunnelCloud } from "../test/tunnel/harness.ts";
 
 /** Keep in step with agent/Dockerfile: a small young generation and few helper threads for an idle agent. */
-const IMAGE_NODE_FLAGS = "--max-semi-space-size=1 --max-old-space-size=96 --v8-pool-size=1";
+const IMAGE_NODE_FLAGS = "--max-semi-space-size=1 --max-old-space-size=96 --v8-pool-size=1 --enable-source-maps";
 const { values: args } = parseArgs({
   options: {
     seconds: { type: "string", default: "60" },
     "telemetry-ms": { type: "string", default: "2000" },
     json: { type: "string" },
+    "in-pod": { type: "boolean", default: false },
     /** V8/Node flags of the agent process; the image's defaults (Dockerfile NODE_OPTIONS) unless given */
     "node-flags": { type: "string", default: IMAGE_NODE_FLAGS },
   },
@@ -34,6 +36,16 @@ function rssOf(pid: number): number | undefined {
     return m ? Number(m[1]) * 1024 : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** user + system CPU seconds of a process so far (/proc/<pid>/stat, in clock ticks of 1/100 s) */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return Number.NaN;
   }
 }
 
@@ -106,12 +118,21 @@ const port = await new Promise<number>((ok) => {
   });
 });
 const nodeFlags = (args["node-flags"] ?? "").split(/\s+/).filter(Boolean);
+const inPod = args["in-pod"] === true;
+const sa = inPod ? sim.writeServiceAccount(stateDir) : undefined;
+const where = sa
+  ? {
+      ...sa.env,
+      CAMEL_OPS_SERVICE_ACCOUNT_DIR: join(sa.pathPrefix, "var/run/secrets/kubernetes.io/serviceaccount"),
+      CAMEL_OPS_KEY_SECRET: "camel-ops-agent-key",
+    }
+  : { KUBECONFIG: sim.kubeconfigPath };
 const child = spawn(process.execPath, [...nodeFlags, bundle], {
   env: {
     PATH: process.env.PATH,
     CAMEL_OPS_CLOUD_URL: tc.url,
     CAMEL_OPS_LICENSE_TOKEN: token,
-    KUBECONFIG: sim.kubeconfigPath,
+    ...where,
     CAMEL_OPS_NAMESPACE: "default",
     CAMEL_OPS_RELEASE_NAME: "camel",
     CAMEL_OPS_MANAGE_RELEASE: "true",
@@ -147,15 +168,21 @@ for (;;) {
   }
   await new Promise((r) => setTimeout(r, 200));
 }
+if (inPod && !sim.get("Secret", "default", "camel-ops-agent-key")) {
+  child.kill("SIGKILL");
+  throw new Error("in-pod run: the agent did not keep its key in the Secret");
+}
 console.log(`agent connected in ${Date.now() - t0} ms; idling ${seconds} s`);
 
 const samples: number[] = [];
+const cpuAtStart = cpuSecondsOf(child.pid!);
 const end = Date.now() + seconds * 1000;
 while (Date.now() < end) {
   await new Promise((r) => setTimeout(r, 1000));
   const rss = rssOf(child.pid!);
   if (rss) samples.push(rss);
 }
+const idleCpuSeconds = cpuSecondsOf(child.pid!) - cpuAtStart;
 child.kill("SIGTERM");
 await new Promise((r) => child.once("exit", r));
 const base = await baselineRss();
@@ -172,12 +199,15 @@ const result = {
   seconds,
   telemetryMs: Number(args["telemetry-ms"]),
   nodeFlags: nodeFlags.join(" "),
+  where: inPod ? "in a pod (service account, key in a Secret)" : "outside a pod (kubeconfig, key in a file)",
   rssMiB: {
     last: +(samples.at(-1)! / MiB).toFixed(1),
     steadyMedian: +(steady[Math.floor(steady.length / 2)]! / MiB).toFixed(1),
     median: +(sorted[Math.floor(sorted.length / 2)]! / MiB).toFixed(1),
     max: +(sorted.at(-1)! / MiB).toFixed(1),
   },
+  /** CPU of the idle agent over the window (telemetry every telemetryMs, heartbeats), % of one core */
+  idleCpuPercent: +((idleCpuSeconds / seconds) * 100).toFixed(2),
   bareNodeMiB: +(base / MiB).toFixed(1),
   overBareNodeMiB: +((sorted[Math.floor(sorted.length / 2)]! - base) / MiB).toFixed(1),
   goalMiB: 64,
@@ -187,7 +217,7 @@ const result = {
 console.log(JSON.stringify(result, null, 2));
 console.log(
   `idle agent RSS steady ${result.rssMiB.steadyMedian} MiB (median ${result.rssMiB.median}, start-up peak ${result.rssMiB.max}); ` +
-    `bare node ${result.bareNodeMiB} MiB; goal 64 MiB steady: ${result.rssMiB.steadyMedian <= 64 ? "met" : "NOT met"}; ` +
+    `idle CPU ${result.idleCpuPercent} % of a core; bare node ${result.bareNodeMiB} MiB; goal 64 MiB steady: ${result.rssMiB.steadyMedian <= 64 ? "met" : "NOT met"}; ` +
     `${(result.rssMiB.steadyMedian / 128).toFixed(2)}x of a 128 MiB request`,
 );
 if (args.json) {

@@ -8,7 +8,8 @@ import type { Writable } from "node:stream";
 import { parse as parseYaml } from "yaml";
 import type { Kube, KubeApps, KubeAuthz, KubeBatch, KubeCoord, KubeCore, KubeLog, KubeVersion } from "./kube.ts";
 
-const SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+/** The pod's service-account mount; CAMEL_OPS_SERVICE_ACCOUNT_DIR moves it (benchmarks of the in-pod agent). */
+const saDir = () => process.env.CAMEL_OPS_SERVICE_ACCOUNT_DIR ?? "/var/run/secrets/kubernetes.io/serviceaccount";
 
 /** Error with the shape of client-node's ApiException (`code`, `body`), so callers handle both alike. */
 export class KubeApiError extends Error {
@@ -102,6 +103,7 @@ function fromKubeconfig(path: string): Conn {
 }
 
 function inCluster(): Conn {
+  const SA_DIR = saDir();
   const host = process.env.KUBERNETES_SERVICE_HOST!;
   const port = process.env.KUBERNETES_SERVICE_PORT ?? "443";
   const server = new URL(`https://${host.includes(":") ? `[${host}]` : host}:${port}`);
