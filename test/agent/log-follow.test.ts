@@ -6,7 +6,6 @@ import { createAgent } from "../../agent/src/agent.ts";
 import { MemoryKeyStore } from "../../agent/src/keystore.ts";
 import { MemoryStateStore } from "../../agent/src/state-store.ts";
 import { createOrganisation } from "../../cloud/src/services/organisations.ts";
-import { STREAM_WINDOW } from "../../shared/src/protocol/frames.ts";
 import type { KubeSim } from "../k8s-sim/sim.ts";
 import { type TestDatabase, testDbKinds } from "../support/db.ts";
 import { startThrottleProxy, type ThrottleProxy } from "../support/throttle-proxy.ts";
@@ -169,11 +168,9 @@ describe.each(testDbKinds)("log follow through the tunnel ($name)", (kind) => {
     let maxGap = 0;
     let lastPongs = before.link!.pongs;
     let lastChange = performance.now();
-    let maxBuffered = 0;
     const watch = setInterval(() => {
       const l = agent.status().link;
       if (!l) return;
-      maxBuffered = Math.max(maxBuffered, l.bufferedBytes);
       const now = performance.now();
       if (l.pongs !== lastPongs) {
         maxGap = Math.max(maxGap, now - lastChange);
@@ -197,7 +194,7 @@ describe.each(testDbKinds)("log follow through the tunnel ($name)", (kind) => {
     const after = agent.status();
     console.info(
       `${kind.name}: ${total} lines (${(total * line(0).length) / 1e6} MB) followed in ${Math.round(floodMs)} ms; ` +
-        `longest wait for a pong ${Math.round(maxGap)} ms, most bytes queued in the agent's socket ${maxBuffered}`,
+        `longest wait for a pong ${Math.round(maxGap)} ms`,
     );
     // every line arrived, once, in order, with its secret redacted
     const got = sse
@@ -218,8 +215,6 @@ describe.each(testDbKinds)("log follow through the tunnel ($name)", (kind) => {
     expect(maxGap).toBeLessThan(tc.gateway.options.deadAfterMs / 2);
     expect(after.link!.rttMs).toBeLessThan(1_000);
     expect(floodMs).toBeGreaterThan(((total * line(0).length) / UPLINK_BYTES_PER_SEC) * 1000 * 0.8);
-    // the credit bounds what the agent queues in its socket: at most the window of chunks (each ≤ 6 × 16 kB on the wire)
-    expect(maxBuffered).toBeLessThanOrEqual(STREAM_WINDOW * 6 * 16_384 + 4_096);
 
     // the operator stops it: the agent ends the follow, the stream ends with the command's result, audited
     const stopped = await stop(cmd.id);

@@ -148,7 +148,7 @@ export class Gateway {
   private onStreamCancel(payload: string) {
     try {
       const { applianceId, commandId } = JSON.parse(payload) as { applianceId: string; commandId: string };
-      this.sessions.get(applianceId)?.streams.cancel(commandId, "cancelled by an operator");
+      this.sessions.get(applianceId)?.streams.end(commandId, "cancelled by an operator");
     } catch (err) {
       this.log.warn({ err }, "bad stream cancel notification");
     }

@@ -68,16 +68,8 @@ export class StreamRelay {
     return this.chain;
   }
 
-  /** The operator asked to stop (relayed from the API by NOTIFY). */
-  cancel(id: string, reason: string): void {
-    const s = this.streams.get(id) ?? { stored: 0, bytes: 0 };
-    this.streams.set(id, s);
-    if (s.ended) return;
-    s.ended = reason;
-    this.send({ type: "stream.cancel", id, reason });
-  }
-
-  private end(id: string, reason: string) {
+  /** Ends a stream once: the agent is told why, and later chunks are dropped (an operator's stop arrives here too). */
+  end(id: string, reason: string): void {
     const s = this.streams.get(id) ?? { stored: 0, bytes: 0 };
     this.streams.set(id, s);
     if (!s.ended) {
