@@ -50,6 +50,9 @@ function abortable(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** The one pod of a simulated release (support actions name it). */
+export const SIM_POD = "camel-runner-0";
+
 export class SimCluster implements ClusterPort {
   readonly options: SimClusterOptions;
   /** every command run, in order (tests assert exactly-once with it) */
@@ -162,6 +165,31 @@ export class SimCluster implements ClusterPort {
     }
   }
 
+  /** A Camel runtime's log: the tail, or with `follow` a line every 100 ms through the stream until stopped. */
+  private async logs(args: Record<string, unknown>, ctx: CommandContext): Promise<unknown> {
+    const pod = String(args.pod ?? "");
+    if (pod !== SIM_POD) throw new Error(`Kubernetes API get pods: HTTP 404: pods "${pod}" not found`);
+    const line = (i: number) => `${new Date(this.now()).toISOString()} INFO route${i % 3} exchange ${i} completed\n`;
+    if (args.follow !== true) {
+      const n = Math.min(Number(args.tailLines ?? 20), 1000);
+      return { pod, container: "camel", lines: Array.from({ length: n }, (_, i) => line(i)).join("") };
+    }
+    if (!ctx.emit) throw new Error("support.logs with follow needs a stream");
+    const until = Date.now() + Number(args.maxSeconds ?? 300) * 1000;
+    let lines = 0;
+    let ended = "time limit";
+    try {
+      while (Date.now() < until) {
+        await ctx.emit(line(lines));
+        lines++;
+        await abortable(100, ctx.signal);
+      }
+    } catch {
+      ended = typeof ctx.signal.reason === "string" ? ctx.signal.reason : "cancelled";
+    }
+    return { pod, container: "camel", followed: true, ended, lines };
+  }
+
   private async builtin(type: string, args: Record<string, unknown>, ctx: CommandContext): Promise<unknown> {
     switch (type) {
       case "echo":
@@ -190,6 +218,26 @@ export class SimCluster implements ClusterPort {
         };
       case "list-workloads":
         return { workloads: [{ kind: "Deployment", name: "camel-runner", ready: this.release ? "1/1" : "0/0" }] };
+      // the allow-listed support actions, with the shapes the real agent answers (agent/src/support/handlers.ts)
+      case "support.workloads":
+        return {
+          namespace: this.options.facts?.namespace ?? "camel-ops",
+          deployments: [{ name: "camel-runner", desired: 1, ready: this.release ? 1 : 0 }],
+          statefulSets: [],
+          pods: this.release ? [{ name: SIM_POD, phase: "Running", ready: true, restarts: 0 }] : [],
+        };
+      case "support.events":
+        return { namespace: this.options.facts?.namespace ?? "camel-ops", events: [] };
+      case "support.helm-status":
+        return { release: "camel", found: !!this.release, revision: this.revision, status: "deployed" };
+      case "support.helm-history":
+        return { release: "camel", history: [] };
+      case "support.helm-values":
+        return { release: "camel", values: {} };
+      case "support.logs":
+        return this.logs(args, ctx);
+      case "support.bundle":
+        return { uploaded: false, bytes: 0, parts: ["workloads", "events", "helm", "logs"] };
       default:
         throw new Error(`unknown command ${type}`);
     }

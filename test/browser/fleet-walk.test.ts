@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Agent, createAgent } from "../../agent/src/agent.ts";
 import { MemoryKeyStore } from "../../agent/src/keystore.ts";
-import { createSimCluster, type SimCluster } from "../../agent/src/sim-cluster.ts";
+import { createSimCluster, SIM_POD, type SimCluster } from "../../agent/src/sim-cluster.ts";
 import { MemoryStateStore } from "../../agent/src/state-store.ts";
 import { openBrowser, signIn, startUiCloud, type UiBrowser, type UiCloud } from "./harness.ts";
 
@@ -110,13 +110,26 @@ describe("fleet walk (chromium, real agents)", () => {
     await page.getByRole("link", { name: "berlin-hub" }).click();
     await page.getByRole("heading", { level: 1, name: /berlin-hub/ }).waitFor();
     await page.locator(".chart canvas").first().waitFor({ timeout: 15_000 });
-    await page.getByRole("button", { name: "List workloads" }).click();
-    const cmdRow = page.getByTestId("commands-table").locator("tbody tr").filter({ hasText: "list-workloads" });
+    await page.getByRole("button", { name: "Workloads", exact: true }).click();
+    const cmdRow = page.getByTestId("commands-table").locator("tbody tr").filter({ hasText: "support.workloads" });
     await expect.poll(() => cmdRow.textContent(), { timeout: 15_000 }).toContain("succeeded");
     await expect
-      .poll(() => page.locator(".timeline li").filter({ hasText: "list-workloads" }).count(), { timeout: 10_000 })
+      .poll(() => page.locator(".timeline li").filter({ hasText: "support.workloads" }).count(), { timeout: 10_000 })
       .toBeGreaterThan(0);
     await b.shot("12-appliance");
+
+    // Follow a pod's log live through the tunnel, then stop it.
+    await page.getByLabel("Pod", { exact: true }).fill(SIM_POD);
+    await page.getByRole("button", { name: "Follow" }).click();
+    const view = page.getByTestId("log-view");
+    await expect.poll(() => view.textContent(), { timeout: 20_000 }).toContain("exchange 3 completed");
+    await b.shot("13-log-follow");
+    await page.getByRole("button", { name: "Stop following" }).click();
+    await expect
+      .poll(() => page.getByTestId("logs").getByRole("status").textContent(), { timeout: 15_000 })
+      .toContain("ended: cancelled by an operator");
+    const lines = (await view.textContent())!.trim().split("\n");
+    expect(lines.every((l, i) => l.includes(`exchange ${i} completed`))).toBe(true);
   }, 120_000);
 
   it("creates a rollout from the wave preview, watches it halt and resumes it to completion", async () => {

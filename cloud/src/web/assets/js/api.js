@@ -81,3 +81,66 @@ export async function listAll(path, query = {}, maxPages = 20) {
   }
   return items;
 }
+
+/**
+ * Reads a Server-Sent Events endpoint with the session's Bearer key (EventSource cannot send one): calls
+ * `onEvent({ event, id, data })` per event until the stream ends or `signal` aborts. Errors as `api` raises them.
+ */
+export async function readEvents(path, { onEvent, signal, query } = {}) {
+  const url = new URL(path, location.origin);
+  for (const [k, v] of Object.entries(query ?? {}))
+    if (v !== undefined && v !== null) url.searchParams.set(k, String(v));
+  const headers = { accept: "text/event-stream" };
+  const bearer = getKey();
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
+  let res;
+  try {
+    res = await fetch(url, { headers, signal });
+  } catch (err) {
+    if (err?.name === "AbortError") return;
+    throw new ApiError(0, "NETWORK", "The control plane cannot be reached; check your connection.");
+  }
+  if (!res.ok) {
+    let e;
+    try {
+      e = (await res.json())?.error;
+    } catch {
+      e = undefined;
+    }
+    throw new ApiError(
+      res.status,
+      e?.code ?? `HTTP_${res.status}`,
+      e?.message ?? `${res.status} request failed`,
+      e?.requestId,
+    );
+  }
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buf = "";
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      buf += decoder.decode(value, { stream: true });
+      let cut = buf.indexOf("\n\n");
+      while (cut >= 0) {
+        const block = buf.slice(0, cut);
+        buf = buf.slice(cut + 2);
+        cut = buf.indexOf("\n\n");
+        const ev = { event: "message", id: undefined, data: [] };
+        for (const line of block.split("\n")) {
+          if (!line || line.startsWith(":")) continue;
+          const i = line.indexOf(":");
+          const field = i < 0 ? line : line.slice(0, i);
+          const val = i < 0 ? "" : line.slice(i + 1).replace(/^ /, "");
+          if (field === "event") ev.event = val;
+          else if (field === "id") ev.id = val;
+          else if (field === "data") ev.data.push(val);
+        }
+        if (ev.data.length > 0) onEvent({ event: ev.event, id: ev.id, data: ev.data.join("\n") });
+      }
+    }
+  } catch (err) {
+    if (err?.name !== "AbortError") throw err;
+  }
+}

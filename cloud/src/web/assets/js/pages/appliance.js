@@ -1,6 +1,6 @@
-// One appliance: facts, telemetry charts, commands (with results), support actions and the timeline.
-import { useEffect, useState } from "preact/hooks";
-import { api, listAll } from "../api.js";
+// One appliance: facts, telemetry charts, support actions and commands (with results), log follow, the timeline.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { api, listAll, readEvents } from "../api.js";
 import { applianceCharts, TimeChart } from "../chart.js";
 import {
   atLeast,
@@ -17,30 +17,37 @@ import {
   usePoll,
 } from "../lib.js";
 
-/** Support actions offered as buttons; each is a command the agent runs. `confirm` asks first. */
+/**
+ * The allow-listed support actions (POST /v1/appliances/{id}/support/{action}): the agent runs each under its own
+ * service account, redacts secrets, and the cloud audits it. `role` mirrors shared/src/protocol/support.ts.
+ */
 export const SUPPORT_ACTIONS = [
   {
-    type: "support-bundle",
-    label: "Collect support bundle",
-    help: "Logs, events and Helm state, redacted, for support.",
-  },
-  { type: "collect-logs", label: "Collect logs", help: "The last lines of the runner's pods.", args: { lines: 200 } },
-  { type: "list-workloads", label: "List workloads", help: "Deployments and pods with their readiness." },
-  { type: "helm-status", label: "Helm status", help: "The runner release as Helm sees it." },
-  {
-    type: "restart-workload",
-    label: "Restart runner",
-    help: "Rolls the Camel runner pods.",
-    args: { workload: "camel-runner" },
-    confirm: true,
+    action: "workloads",
+    label: "Workloads",
+    help: "Deployments and pods of the release, readiness and restarts.",
+    role: "viewer",
   },
   {
-    type: "rotate-key",
-    label: "Rotate agent key",
-    help: "The agent makes a new key pair and re-binds it.",
-    confirm: true,
+    action: "events",
+    label: "Events",
+    help: "Kubernetes events of the release namespace.",
+    role: "viewer",
+    args: { limit: 100 },
+  },
+  { action: "helm-status", label: "Helm status", help: "The runner release as Helm sees it.", role: "viewer" },
+  { action: "helm-history", label: "Helm history", help: "The release's revisions.", role: "viewer" },
+  { action: "helm-values", label: "Helm values", help: "The release's values, secrets redacted.", role: "operator" },
+  {
+    action: "bundle",
+    label: "Support bundle",
+    help: "Workloads, events, Helm state and log tails, redacted.",
+    role: "operator",
   },
 ];
+
+/** Most log text the follow view keeps (the oldest lines go first). */
+const FOLLOW_KEEP_CHARS = 200_000;
 
 function Facts({ a, now }) {
   const rows = [
@@ -88,6 +95,85 @@ function resultText(c) {
   return typeof c.result === "string" ? c.result : JSON.stringify(c.result, null, 2);
 }
 
+/** A pod's log: its tail as a command result, or followed live through the tunnel until stopped. */
+function Logs({ id, pods, onQueued }) {
+  const [pod, setPod] = useState("");
+  const [tail, setTail] = useState(200);
+  const [follow, setFollow] = useState(undefined);
+  const act = useAction();
+  const reader = useRef(undefined);
+  const out = useRef(undefined);
+  useEffect(() => () => reader.current?.abort(), []);
+  useEffect(() => {
+    if (out.current) out.current.scrollTop = out.current.scrollHeight;
+  }, [follow?.text]);
+  const base = `/v1/appliances/${encodeURIComponent(id)}/support/logs`;
+  const args = (more) => ({ pod: pod.trim(), tailLines: Number(tail) || 200, ...more });
+  const showTail = (e) => {
+    e.preventDefault();
+    act.run(async () => {
+      await api(base, { method: "POST", body: { args: args({}), waitMs: 0 } });
+      onQueued();
+    }, `Log tail of ${pod} requested`);
+  };
+  const start = () =>
+    act.run(async () => {
+      reader.current?.abort();
+      const r = await api(base, { method: "POST", body: { args: args({ follow: true, maxSeconds: 900 }), waitMs: 0 } });
+      const commandId = r.command.id;
+      const ctl = new AbortController();
+      reader.current = ctl;
+      setFollow({ commandId, pod: pod.trim(), text: "", ended: undefined });
+      onQueued();
+      readEvents(`/v1/commands/${encodeURIComponent(commandId)}/stream`, {
+        signal: ctl.signal,
+        onEvent: (ev) => {
+          if (ev.event === "chunk") {
+            setFollow((f) => f && { ...f, text: `${f.text}${ev.data}\n`.slice(-FOLLOW_KEEP_CHARS) });
+          } else if (ev.event === "end") {
+            const c = JSON.parse(ev.data);
+            setFollow((f) => f && { ...f, ended: c?.error ?? c?.result?.ended ?? c?.status ?? "ended" });
+            onQueued();
+          }
+        },
+      }).catch((err) => setFollow((f) => f && { ...f, ended: err.message }));
+    });
+  const stop = () =>
+    act.run(
+      () => api(`/v1/commands/${encodeURIComponent(follow.commandId)}/stream`, { method: "DELETE" }),
+      "Follow stopped",
+    );
+  const following = follow && !follow.ended;
+  return html`<div class="card logs" data-testid="logs">
+    <form class="inline-form" onSubmit=${showTail}>
+      <div class="field">
+        <label for="log-pod">Pod</label>
+        <input id="log-pod" list="log-pods" required value=${pod} onInput=${(e) => setPod(e.currentTarget.value)}
+          placeholder=${pods[0] ?? "run Workloads to list pods"} aria-describedby="log-help" />
+        <datalist id="log-pods">${pods.map((p) => html`<option value=${p} />`)}</datalist>
+        <span id="log-help" class="hint">Lines are redacted by the agent before they leave the cluster.</span>
+      </div>
+      <div class="field">
+        <label for="log-tail">Tail lines</label>
+        <input id="log-tail" type="number" min="1" max="10000" value=${tail} onInput=${(e) => setTail(e.currentTarget.value)} />
+      </div>
+      <button class="btn" type="submit" disabled=${act.busy || !pod.trim()}>Show tail</button>
+      ${
+        following
+          ? html`<button class="btn btn-danger" type="button" disabled=${act.busy} onClick=${stop}>Stop following</button>`
+          : html`<button class="btn btn-primary" type="button" disabled=${act.busy || !pod.trim()} onClick=${start}>Follow</button>`
+      }
+    </form>
+    <${ErrorBox} error=${act.error} />
+    ${
+      follow
+        ? html`<p class="muted" role="status">${following ? `Following ${follow.pod}…` : `Follow of ${follow.pod} ended: ${follow.ended}`}</p>
+          <pre class="log-view" ref=${out} data-testid="log-view" tabindex="0" aria-label=${`Log of ${follow.pod}`}>${follow.text}</pre>`
+        : null
+    }
+  </div>`;
+}
+
 function Commands({ id, me, online }) {
   const cmds = usePoll(
     () => api(`/v1/appliances/${encodeURIComponent(id)}/commands`, { query: { limit: 20 } }),
@@ -95,38 +181,39 @@ function Commands({ id, me, online }) {
     3000,
   );
   const act = useAction();
-  const canRun = atLeast(me.role, "operator");
-  const send = (type, args = {}) =>
+  const run = (action, args = {}) =>
     act.run(
       async () => {
-        const r = await api(`/v1/appliances/${encodeURIComponent(id)}/commands`, {
+        const r = await api(`/v1/appliances/${encodeURIComponent(id)}/support/${action}`, {
           method: "POST",
-          body: { type, args },
+          body: { args, waitMs: 0 },
         });
         cmds.refresh();
         return r;
       },
-      `Command ${type} queued${online ? "" : " (the appliance is offline; it runs when it reconnects)"}`,
+      `${action} requested${online ? "" : " (the appliance is offline; it runs when it reconnects)"}`,
     );
   const items = cmds.data?.items ?? (Array.isArray(cmds.data) ? cmds.data : []);
   const now = useNow(5000);
+  // pods named by the newest workloads answer, offered in the logs form
+  const pods = (items.find((c) => c.type === "support.workloads" && c.status === "succeeded")?.result?.pods ?? [])
+    .map((p) => p.name)
+    .filter(Boolean);
 
   return html`<section aria-labelledby="cmd-title" class="block">
     <div class="section-head"><h2 id="cmd-title">Support actions and commands</h2><${Updated} ...${cmds} /></div>
-    ${canRun ? null : html`<p class="note">Your role (${me.role}) can view commands but not send them.</p>`}
+    ${atLeast(me.role, "operator") ? null : html`<p class="note">Your role (${me.role}) can look at workloads, events and Helm state; logs, values and bundles need the operator role.</p>`}
     <ul class="actions-grid">
       ${SUPPORT_ACTIONS.map(
         (a) => html`<li>
-          <button class="btn" type="button" disabled=${!canRun || act.busy} aria-describedby=${`help-${a.type}`}
-            onClick=${() => {
-              if (a.confirm && !window.confirm(`${a.label} on this appliance?`)) return;
-              send(a.type, a.args);
-            }}>${a.label}</button>
-          <span id=${`help-${a.type}`} class="hint">${a.help}</span>
+          <button class="btn" type="button" disabled=${!atLeast(me.role, a.role) || act.busy} aria-describedby=${`help-${a.action}`}
+            onClick=${() => run(a.action, a.args)}>${a.label}</button>
+          <span id=${`help-${a.action}`} class="hint">${a.help}</span>
         </li>`,
       )}
     </ul>
     <${ErrorBox} error=${act.error} />
+    ${atLeast(me.role, "operator") ? html`<${Logs} id=${id} pods=${pods} onQueued=${cmds.refresh} />` : null}
     <table class="table compact" data-testid="commands-table">
       <caption>Recent commands</caption>
       <thead><tr><th scope="col">#</th><th scope="col">Command</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col">By</th><th scope="col">Result</th></tr></thead>
