@@ -28,18 +28,23 @@ export type IdKind = keyof typeof idPrefixes;
 
 const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-function encodeTime(ms: number): string {
-  let out = "";
+// An id is made by one String.fromCharCode, so it is a flat string: built with += and a template literal it was a
+// chain of one-character cons strings that a long-lived id (a held session's) kept alive, ~340 bytes each (bench S1
+// heap snapshot).
+const codes = [...alphabet].map((c) => c.charCodeAt(0));
+
+function encodeTime(ms: number): number[] {
+  const out: number[] = new Array(10);
   let t = ms;
-  for (let i = 0; i < 10; i++) {
-    out = alphabet[t % 32] + out;
+  for (let i = 9; i >= 0; i--) {
+    out[i] = codes[t % 32]!;
     t = Math.floor(t / 32);
   }
   return out;
 }
 
-function encodeRandom(bytes: Uint8Array): string {
-  let out = "";
+function encodeRandom(bytes: Uint8Array): number[] {
+  const out: number[] = [];
   // 80 bits -> 16 base32 characters, 5 bits each.
   let acc = 0;
   let bits = 0;
@@ -48,12 +53,16 @@ function encodeRandom(bytes: Uint8Array): string {
     bits += 8;
     while (bits >= 5) {
       bits -= 5;
-      out += alphabet[(acc >> bits) & 31];
+      out.push(codes[(acc >> bits) & 31]!);
     }
     acc &= (1 << bits) - 1;
   }
   return out;
 }
+
+const prefixCodes = Object.fromEntries(
+  Object.entries(idPrefixes).map(([k, p]) => [k, [...p].map((c) => c.charCodeAt(0))]),
+) as Record<IdKind, number[]>;
 
 let lastTime = -1;
 let lastRandom: Buffer = Buffer.alloc(10);
@@ -81,7 +90,7 @@ export function newId(kind: IdKind, now: number = Date.now()): string {
   }
   lastTime = time;
   lastRandom = random;
-  return `${idPrefixes[kind]}_${encodeTime(time)}${encodeRandom(random)}`;
+  return String.fromCharCode(...prefixCodes[kind], 0x5f, ...encodeTime(time), ...encodeRandom(random));
 }
 
 export function isId(kind: IdKind, value: string): boolean {

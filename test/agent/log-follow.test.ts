@@ -295,7 +295,9 @@ describe.each(testDbKinds)("log follow through the tunnel ($name)", (kind) => {
     const cancel = await eventually(() => frames.find((f) => f.type === "stream.cancel"), 10_000, "stream.cancel");
     expect(cancel).toMatchObject({ id: cmd.id, reason: "unknown stream" });
     expect(frames.some((f) => f.type === "stream.credit")).toBe(false);
-    intruder.ws.close();
+    // a chunk beyond the credit (the window before any credit is 8) ends the session: it could fill the gateway
+    intruder.ws.send(JSON.stringify({ type: "stream.data", v: 1, id: "cmd_other", seq: 9, data: "x\n" }));
+    expect(await intruder.closed).toMatchObject({ code: 4400, reason: expect.stringMatching(/beyond the credit/) });
     await stop(cmd.id);
     const sse = readSse(await openStream(cmd.id));
     await sse.done;

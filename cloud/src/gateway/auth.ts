@@ -56,6 +56,8 @@ type AccessRow = {
 };
 type JtiItem = { applianceId: string; jti: string; expiresAt: Date };
 
+const KEY_CACHE_SIZE = 1_000;
+
 /** How long a handshake's lookup or jti insert waits for others to share its statement (0 = one statement each). */
 export const DEFAULT_HANDSHAKE_GROUP_MS = 2;
 
@@ -123,9 +125,12 @@ export class AgentTokenVerifier {
     let cached = this.keys.get(kid);
     if (!cached || cached.x !== row.publicKey.x) {
       cached = { x: row.publicKey.x, key: await importJWK({ ...row.publicKey, alg: "EdDSA" }, "EdDSA") };
-      if (this.keys.size > 50_000) this.keys.clear();
-      this.keys.set(kid, cached);
     }
+    // A small LRU: an imported key is ~230 bytes of heap plus native memory, and a held agent is verified again
+    // only when it reconnects, so a cache of every held appliance cost memory per agent for little (bench S1).
+    this.keys.delete(kid);
+    this.keys.set(kid, cached);
+    if (this.keys.size > KEY_CACHE_SIZE) this.keys.delete(this.keys.keys().next().value!);
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, cached.key, {

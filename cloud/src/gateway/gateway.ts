@@ -218,13 +218,15 @@ export class Gateway {
     }
     if (this.draining) return this.refuse(socket, 503, "draining", randomBetween(this.options.drainRetryAfterMs));
     if (socket.destroyed) return false;
-    let created = false;
     // ws destroys a socket that died mid-handshake without calling back: the slot is released here then.
-    socket.once("close", () => {
-      if (!created) this.inFlight--;
-    });
+    const onDeadHandshake = () => {
+      this.inFlight--;
+    };
+    socket.once("close", onDeadHandshake);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      created = true;
+      // The session owns the slot from here. Removing the listener also frees what this handshake's closures held
+      // (the token's claims, a Date) for the life of the socket: bench S1 heap snapshot.
+      socket.off("close", onDeadHandshake);
       const s = new Session(this.ctx, ws, auth);
       s.holdsSlot = true;
       this.pending.add(s);

@@ -248,6 +248,7 @@ export class Session {
       case "command.result": {
         // a stream's last chunks are stored before its result, so a reader that sees the end has seen every chunk
         await this.streamRelay?.idle();
+        this.streamRelay?.forget(frame.id);
         await storeCommandResult(db, this.applianceId, frame, clock.now());
         return this.send({ type: "command.result.ack", id: frame.id });
       }
@@ -325,7 +326,12 @@ export class Session {
   }
 
   get streams(): StreamRelay {
-    this.streamRelay ??= new StreamRelay(this.ctx.db, this.applianceId, (f) => this.send(f));
+    this.streamRelay ??= new StreamRelay(
+      this.ctx.db,
+      this.applianceId,
+      (f) => this.send(f),
+      (reason) => this.close(CloseCode.PROTOCOL_ERROR, reason),
+    );
     return this.streamRelay;
   }
 

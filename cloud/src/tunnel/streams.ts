@@ -30,9 +30,15 @@ type Send = (
   f: { type: "stream.credit"; id: string; upTo: number } | { type: "stream.cancel"; id: string; reason: string },
 ) => void;
 
+/** Streams one session may open before the gateway treats it as abuse. */
+const MAX_STREAMS_PER_SESSION = 256;
+
 interface StreamState {
   stored: number;
   bytes: number;
+  /** the highest `upTo` credited so far: a chunk beyond it breaks the protocol */
+  credited: number;
+  loaded: boolean;
   /** set once the stream is refused or stopped: later chunks are dropped without a query */
   ended?: string;
 }
@@ -50,17 +56,46 @@ export class StreamRelay {
   private readonly db: Db;
   private readonly applianceId: string;
   private readonly send: Send;
+  private readonly violation: (reason: string) => void;
 
-  constructor(db: Db, applianceId: string, send: Send) {
+  /** `violation` closes the session: an agent that ignores its credit could otherwise fill the gateway's memory. */
+  constructor(db: Db, applianceId: string, send: Send, violation: (reason: string) => void) {
     this.db = db;
     this.applianceId = applianceId;
     this.send = send;
+    this.violation = violation;
   }
 
-  /** Queues the chunk behind the previous ones of this session; a failed store ends the stream, not the session. */
+  private state(id: string): StreamState {
+    let s = this.streams.get(id);
+    if (!s) {
+      s = { stored: 0, bytes: 0, credited: STREAM_WINDOW, loaded: false };
+      this.streams.set(id, s);
+    }
+    return s;
+  }
+
+  /**
+   * Queues the chunk behind the previous ones of this session (stored in order, credited after the commit); a
+   * failed store ends the stream, not the session. A chunk beyond the credit, or too many streams, ends the session.
+   */
   onData(frame: StreamData): Promise<void> {
-    this.chain = this.chain.then(() => this.store(frame)).catch(() => this.end(frame.id, "chunk not stored"));
+    if (!this.streams.has(frame.id) && this.streams.size >= MAX_STREAMS_PER_SESSION) {
+      this.violation(`more than ${MAX_STREAMS_PER_SESSION} streams in one session`);
+      return this.chain;
+    }
+    const s = this.state(frame.id);
+    if (frame.seq > s.credited) {
+      this.violation(`stream.data ${frame.seq} beyond the credit of ${s.credited}`);
+      return this.chain;
+    }
+    this.chain = this.chain.then(() => this.store(frame, s)).catch(() => this.end(frame.id, "chunk not stored"));
     return this.chain;
+  }
+
+  /** The command finished: its stream state goes (a late chunk is refused as "command already finished"). */
+  forget(id: string): void {
+    this.streams.delete(id);
   }
 
   /** Resolves when every chunk received so far is stored (or refused). */
@@ -70,23 +105,26 @@ export class StreamRelay {
 
   /** Ends a stream once: the agent is told why, and later chunks are dropped (an operator's stop arrives here too). */
   end(id: string, reason: string): void {
-    const s = this.streams.get(id) ?? { stored: 0, bytes: 0 };
-    this.streams.set(id, s);
+    const s = this.state(id);
     if (!s.ended) {
       s.ended = reason;
       this.send({ type: "stream.cancel", id, reason });
     }
   }
 
-  private async store(f: StreamData): Promise<void> {
-    let s = this.streams.get(f.id);
-    if (!s) {
+  private credit(id: string, s: StreamState, upTo: number) {
+    s.credited = Math.max(s.credited, upTo);
+    this.send({ type: "stream.credit", id, upTo });
+  }
+
+  private async store(f: StreamData, s: StreamState): Promise<void> {
+    if (s.ended) return;
+    if (!s.loaded) {
+      s.loaded = true;
       const [cmd] = await this.db
         .select({ type: commands.type, status: commands.status, cancel: commands.cancelRequestedAt })
         .from(commands)
         .where(and(eq(commands.id, f.id), eq(commands.applianceId, this.applianceId)));
-      s = { stored: 0, bytes: 0 };
-      this.streams.set(f.id, s);
       if (!cmd || !STREAMING_COMMANDS.has(cmd.type)) return this.end(f.id, "unknown stream");
       if (["succeeded", "failed", "expired"].includes(cmd.status)) return this.end(f.id, "command already finished");
       if (cmd.cancel) return this.end(f.id, "cancelled by an operator");
@@ -101,10 +139,9 @@ export class StreamRelay {
       s.stored = Number(max?.seq ?? 0);
       s.bytes = Number(max?.bytes ?? 0);
     }
-    if (s.ended) return;
     if (f.seq <= s.stored) {
       // a repeat: already stored, credit again
-      this.send({ type: "stream.credit", id: f.id, upTo: s.stored + STREAM_WINDOW });
+      this.credit(f.id, s, s.stored + STREAM_WINDOW);
       return;
     }
     if (f.seq !== s.stored + 1) return this.end(f.id, `chunk ${f.seq} arrived after ${s.stored}`);
@@ -126,7 +163,7 @@ export class StreamRelay {
     s.stored = f.seq;
     s.bytes += bytes;
     if (rows[0]?.cancel) return this.end(f.id, "cancelled by an operator");
-    this.send({ type: "stream.credit", id: f.id, upTo: f.seq + STREAM_WINDOW });
+    this.credit(f.id, s, f.seq + STREAM_WINDOW);
   }
 }
 
