@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     config: clusterConfigFrom(process.env),
     logger: logger.child({ component: "cluster" }),
     chartFetch: (url, init) => (agentRef ? agentRef.cloudFetch(url, init) : fetch(url, init)),
+    cloudFetch: (url, init) => (agentRef ? agentRef.cloudFetch(String(url), init) : fetch(url, init)),
   });
   const agent = createAgent({
     cloudUrl: config.cloudUrl,

@@ -1,5 +1,7 @@
 // An in-memory ClusterPort: a simulated cluster with facts, telemetry that moves over time, an apply that succeeds
 // or fails as configured, and a few commands. For tests and benchmarks that run many agents in one process.
+import { createHash } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import type {
   ApplyProgress,
   ApplyResult,
@@ -21,6 +23,8 @@ export interface SimClusterOptions {
   rollBackOnFailure?: boolean;
   /** any other rule: return an error message to fail the apply */
   failWhen?: (desired: DesiredState) => string | undefined;
+  /** the support bundle's upload to the cloud (the agent's cloudFetch, with its JWT) */
+  cloudFetch?: (url: string, init: RequestInit) => Promise<Response>;
   /** extra or replacement command handlers */
   commands?: Record<string, (args: Record<string, unknown>, ctx: CommandContext) => Promise<unknown>>;
   /** deterministic telemetry */
@@ -165,6 +169,32 @@ export class SimCluster implements ClusterPort {
     }
   }
 
+  /** A small bundle, uploaded like the real agent's (gzip JSON, its sha256 in a header) when the cloud gave a URL. */
+  private async bundle(args: Record<string, unknown>, ctx: CommandContext): Promise<unknown> {
+    const content = {
+      kind: "camel-ops-support-bundle",
+      createdAt: new Date(this.now()).toISOString(),
+      namespace: this.options.facts?.namespace ?? "camel-ops",
+      release: "camel",
+      workloads: await this.builtin("support.workloads", {}, ctx),
+      logs: { [SIM_POD]: ((await this.logs({ pod: SIM_POD, tailLines: 20 }, ctx)) as { lines: string }).lines },
+    };
+    const gz = gzipSync(Buffer.from(JSON.stringify(content)));
+    const sha256 = createHash("sha256").update(gz).digest("hex");
+    const parts = Object.keys(content);
+    if (typeof args.uploadUrl !== "string" || !this.options.cloudFetch) {
+      return { uploaded: false, bytes: gz.byteLength, sha256, parts, gzipBase64: gz.toString("base64") };
+    }
+    const res = await this.options.cloudFetch(args.uploadUrl, {
+      method: "PUT",
+      headers: { "content-type": "application/gzip", "x-content-sha256": sha256 },
+      body: new Uint8Array(gz),
+      signal: ctx.signal,
+    });
+    if (!res.ok) throw new Error(`bundle upload failed: HTTP ${res.status}`);
+    return { uploaded: true, bytes: gz.byteLength, sha256, parts };
+  }
+
   /** A Camel runtime's log: the tail, or with `follow` a line every 100 ms through the stream until stopped. */
   private async logs(args: Record<string, unknown>, ctx: CommandContext): Promise<unknown> {
     const pod = String(args.pod ?? "");
@@ -237,7 +267,7 @@ export class SimCluster implements ClusterPort {
       case "support.logs":
         return this.logs(args, ctx);
       case "support.bundle":
-        return { uploaded: false, bytes: 0, parts: ["workloads", "events", "helm", "logs"] };
+        return this.bundle(args, ctx);
       default:
         throw new Error(`unknown command ${type}`);
     }

@@ -15,6 +15,7 @@ import { customersRouter } from "./routes/customers/index.ts";
 import { licensesRouter } from "./routes/licenses/index.ts";
 import { signingKeysRouter } from "./routes/signing-keys/index.ts";
 import { supportRouter } from "./routes/support/index.ts";
+import { MAX_BUNDLE_BYTES } from "./routes/support/support.service.ts";
 import { webRouter } from "./web/index.ts";
 
 export interface CreateAppOptions {
@@ -52,20 +53,26 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}) {
     );
   });
 
-  app.use(
-    "*",
+  const limitOf = (maxSize: number) =>
     bodyLimit({
-      maxSize: deps.bodyLimitBytes,
+      maxSize,
       onError: (c) =>
         c.json(
           errorBody(
             "PAYLOAD_TOO_LARGE",
-            `request body is larger than the limit of ${deps.bodyLimitBytes} bytes`,
+            `request body is larger than the limit of ${maxSize} bytes`,
             c.get("requestId"),
           ),
           413,
         ),
-    }),
+    });
+  const apiLimit = limitOf(deps.bodyLimitBytes);
+  // support bundles from agents are the one large body (gzip, up to MAX_BUNDLE_BYTES)
+  const bundleLimit = limitOf(MAX_BUNDLE_BYTES);
+  app.use("*", (c, next) =>
+    c.req.method === "PUT" && /^\/v1\/agent\/commands\/[^/]+\/bundle$/.test(c.req.path)
+      ? bundleLimit(c, next)
+      : apiLimit(c, next),
   );
 
   app.onError((err, c) => {

@@ -3,6 +3,7 @@
 // (startCloud + gateway on PGlite), real agent core (createAgent) with the real ClusterPort, the Kubernetes API
 // simulator and the real helm binary, over real sockets.
 import { createHash } from "node:crypto";
+import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createAgent } from "../../agent/src/agent.ts";
 import { MemoryKeyStore } from "../../agent/src/keystore.ts";
@@ -38,7 +39,14 @@ beforeAll(async () => {
   database = await pgliteKind.open();
   [tc, sim, chart, camel] = await Promise.all([startTunnelCloud({ database }), startSim(), serveChart(), fakeCamel()]);
   // generous for the happy path on a loaded 2-core machine; the never-ready case waits for all of it
-  cut = await makeCluster(sim, { helm: 4, release: "camel", timeoutSeconds: 20, camel: camel.endpoint });
+  cut = await makeCluster(sim, {
+    helm: 4,
+    release: "camel",
+    timeoutSeconds: 20,
+    camel: camel.endpoint,
+    // as main.ts wires it: uploads to the cloud carry the agent's own JWT
+    cloudFetch: (url, init) => agent.cloudFetch(String(url), init),
+  });
   const { token } = await issueLicense(tc);
   agent = createAgent({
     cloudUrl: tc.url,
@@ -164,6 +172,57 @@ describe("support actions through the cloud API", () => {
     expect((await fetch(`${tc.url}/v1/appliances/${id}/support/workloads`, { method: "POST" })).status).toBe(401);
     const other = await createOrganisation(database.db, { name: "other org", actorName: "test", at: new Date() });
     expect((await post(other.secret, id, "workloads")).status).toBe(404);
+  });
+
+  it("collects a redacted support bundle that the agent uploads and operators download, audited", async () => {
+    const id = agent.status().applianceId!;
+    const res = await post(tc.adminKey, id, "bundle", { args: { logTailLines: 20 } });
+    const { command } = await res.json();
+    expect(command.status).toBe("succeeded");
+    expect(command.args.uploadUrl).toMatch(new RegExp(`/v1/agent/commands/${command.id}/bundle$`));
+    expect(command.result).toMatchObject({ uploaded: true });
+    expect(command.result.gzipBase64).toBeUndefined();
+
+    const download = (key: string, cid = command.id) =>
+      fetch(`${tc.url}/v1/commands/${cid}/bundle`, { headers: { authorization: `Bearer ${key}` } });
+    const dl = await download(tc.adminKey);
+    expect(dl.status).toBe(200);
+    expect(dl.headers.get("content-type")).toBe("application/gzip");
+    expect(dl.headers.get("content-disposition")).toMatch(new RegExp(`support-bundle-${id}-.*\\.json\\.gz`));
+    const gz = Buffer.from(await dl.arrayBuffer());
+    expect(createHash("sha256").update(gz).digest("hex")).toBe(command.result.sha256);
+    const content = JSON.parse(gunzipSync(gz).toString("utf8"));
+    expect(content).toMatchObject({ kind: "camel-ops-support-bundle", release: "camel" });
+    expect(content.helm.status.status).toBe("deployed");
+    const audit = await tc.api("GET", "/v1/audit?limit=50");
+    expect(audit.items.some((a: { action: string }) => a.action === "support.bundle.download")).toBe(true);
+
+    // operators only, own organisation only; the cloud alone says where a bundle goes
+    const viewer = await tc.api("POST", "/v1/api-keys", { name: "bundle viewer", role: "viewer" });
+    expect((await download(viewer.secret)).status).toBe(403);
+    const other = await createOrganisation(database.db, { name: "bundle org", actorName: "test", at: new Date() });
+    expect((await download(other.secret)).status).toBe(404);
+    expect((await fetch(`${tc.url}/v1/commands/${command.id}/bundle`)).status).toBe(401);
+    const elsewhere = await post(tc.adminKey, id, "bundle", { args: { uploadUrl: "https://evil.example/b" } });
+    expect(elsewhere.status).toBe(400);
+    expect((await elsewhere.json()).error.message).toMatch(/uploadUrl/);
+
+    // the upload: the agent's JWT, the body's digest, an open bundle command of its own appliance
+    const put = (cid: string, body: Buffer, sha: string, signed = true) =>
+      (signed ? agent.cloudFetch : fetch)(`${tc.url}/v1/agent/commands/${cid}/bundle`, {
+        method: "PUT",
+        headers: { "content-type": "application/gzip", "x-content-sha256": sha },
+        body: new Uint8Array(body),
+      });
+    const digest = createHash("sha256").update(gz).digest("hex");
+    expect((await put(command.id, gz, digest, false)).status).toBe(401);
+    const bad = await put(command.id, gz, "0".repeat(64));
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.message).toMatch(/x-content-sha256/);
+    expect((await put(command.id, gz, digest)).status).toBe(409);
+    const workloads = (await (await post(tc.adminKey, id, "workloads")).json()).command;
+    expect((await put(workloads.id, gz, digest)).status).toBe(404);
+    expect((await download(tc.adminKey, workloads.id)).status).toBe(404);
   });
 
   it("reports a refusal from the agent as a failed command (HTTP target not on the allow-list)", async () => {

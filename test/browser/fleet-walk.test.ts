@@ -3,6 +3,8 @@
 // preview, watch it halt on the canary that misses its progress deadline, resume it once the canary turned out
 // healthy after all, see the offline appliance deferred and caught up on its return, and the rollout complete.
 // Bounded: every wait has its own timeout; the hooks and tests allow for a loaded 2-core machine (start-up ~20-80 s).
+import { readFile } from "node:fs/promises";
+import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Agent, createAgent } from "../../agent/src/agent.ts";
 import { MemoryKeyStore } from "../../agent/src/keystore.ts";
@@ -60,6 +62,7 @@ describe("fleet walk (chromium, real agents)", () => {
         createSimCluster({
           seed: i + 1,
           applyDelayMs: SLOW_APPLY_MS,
+          cloudFetch: (url, init) => agents[i]!.cloudFetch(url, init),
         }),
       );
       agents.push(makeAgent(i));
@@ -130,6 +133,18 @@ describe("fleet walk (chromium, real agents)", () => {
       .toContain("ended: cancelled by an operator");
     const lines = (await view.textContent())!.trim().split("\n");
     expect(lines.every((l, i) => l.includes(`exchange ${i} completed`))).toBe(true);
+
+    // A support bundle: collected and uploaded by the agent, downloaded from the commands table.
+    await page.getByRole("button", { name: "Support bundle" }).click();
+    const bundleRow = page.getByTestId("commands-table").locator("tbody tr").filter({ hasText: "support.bundle" });
+    await expect.poll(() => bundleRow.textContent(), { timeout: 15_000 }).toContain("succeeded");
+    const [download] = await Promise.all([
+      page.waitForEvent("download", { timeout: 15_000 }),
+      bundleRow.getByRole("button", { name: "Download bundle" }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^support-bundle-apl_.*\.json\.gz$/);
+    const saved = await readFile((await download.path())!);
+    expect(JSON.parse(gunzipSync(saved).toString("utf8"))).toMatchObject({ kind: "camel-ops-support-bundle" });
   }, 120_000);
 
   it("creates a rollout from the wave preview, watches it halt and resumes it to completion", async () => {

@@ -27,6 +27,8 @@ export interface KubeClusterOptions {
   logger: Logger;
   /** downloads the chart archive; the agent core passes one that adds its JWT for the cloud's chart URL */
   chartFetch?: ChartFetch;
+  /** uploads the support bundle to the cloud; the agent core passes one that adds its JWT */
+  cloudFetch?: typeof fetch;
   fetch?: typeof fetch;
   /** how to read a Camel runtime's management port; default by config.camelAccess */
   camel?: CamelEndpoint;
@@ -133,6 +135,7 @@ export function createKubeCluster(o: KubeClusterOptions): KubeCluster {
       httpAllow: cfg.supportHttpAllow,
       serviceUrl: o.serviceUrl,
       fetch: fetchFn,
+      cloudFetch: o.cloudFetch,
     });
     return support;
   };

@@ -28,6 +28,8 @@ export interface SupportDeps {
   /** how to reach an in-cluster service; default http://<service>.<namespace>.svc:<port> */
   serviceUrl?: (service: string, port: number) => string;
   fetch: typeof fetch;
+  /** the bundle's upload to the cloud, with the agent's JWT (default: fetch) */
+  cloudFetch?: typeof fetch;
 }
 
 export class CommandRefused extends Error {
@@ -258,7 +260,7 @@ export function createSupport(d: SupportDeps) {
     const gz = gzipSync(Buffer.from(JSON.stringify(content)));
     const sha256 = createHash("sha256").update(gz).digest("hex");
     if (a.uploadUrl) {
-      const res = await d.fetch(a.uploadUrl, {
+      const res = await (d.cloudFetch ?? d.fetch)(a.uploadUrl, {
         method: "PUT",
         headers: { "content-type": "application/gzip", "x-content-sha256": sha256 },
         body: gz,

@@ -2,6 +2,7 @@
 import { index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { appliances } from "./appliances.ts";
 import { organisations } from "./organisations.ts";
+import { bytea } from "./releases.ts";
 
 export const commandStatuses = ["queued", "delivered", "running", "succeeded", "failed", "expired"] as const;
 export type CommandStatus = (typeof commandStatuses)[number];
@@ -56,4 +57,24 @@ export const commandStreamChunks = pgTable(
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.commandId, t.seq] }), index().on(t.createdAt)],
+);
+
+/**
+ * Support bundles the agents uploaded (gzip JSON, redacted in the cluster), one per support.bundle command. The
+ * agent PUTs to the URL the cloud put in the command's args; operators download it.
+ */
+export const supportBundles = pgTable(
+  "support_bundles",
+  {
+    commandId: text()
+      .primaryKey()
+      .references(() => commands.id, { onDelete: "cascade" }),
+    orgId: text().notNull(),
+    applianceId: text().notNull(),
+    sha256: text().notNull(),
+    size: integer().notNull(),
+    data: bytea().notNull(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index().on(t.orgId, t.applianceId)],
 );

@@ -6,7 +6,8 @@ import { appliances } from "./appliances.ts";
 import { customers } from "./licenses.ts";
 import { organisations } from "./organisations.ts";
 
-const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
+/** Binary column (chart archives, support bundles): a Buffer in and out, whichever driver. */
+export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
   dataType: () => "bytea",
   fromDriver: (v) => (Buffer.isBuffer(v) ? v : Buffer.from(v)),
 });

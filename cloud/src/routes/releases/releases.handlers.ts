@@ -2,12 +2,11 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
-import { tunnelAudience } from "../../../../shared/src/protocol/frames.ts";
 import { releases } from "../../db/schema/index.ts";
-import { AgentTokenVerifier, TunnelAuthError } from "../../gateway/auth.ts";
+import { verifyAgentRequest } from "../../lib/agent-auth.ts";
 import { serviceContext } from "../../lib/auth.ts";
 import type { AppEnv } from "../../lib/context.ts";
-import { AppError, notFound } from "../../lib/errors.ts";
+import { notFound } from "../../lib/errors.ts";
 import * as svc from "../../services/releases.ts";
 import type * as routes from "./releases.routes.ts";
 
@@ -75,27 +74,10 @@ export const yank: RouteHandler<typeof routes.yank, AppEnv> = async (c) => {
   return c.json(toReleaseJson(row), 200);
 };
 
-const verifiers = new WeakMap<object, AgentTokenVerifier>();
-
 /** Agents download charts with a fresh agent JWT (the same credential as the tunnel), for their org's releases only. */
 export const agentChart: RouteHandler<typeof routes.agentChart, AppEnv> = async (c) => {
   const deps = c.get("deps");
-  const token = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
-  if (!token) throw new AppError("UNAUTHORIZED", "missing `Authorization: Bearer <agent token>` header");
-  let verifier = verifiers.get(deps);
-  if (!verifier) {
-    verifier = new AgentTokenVerifier(deps.db, tunnelAudience(deps.publicUrl));
-    verifiers.set(deps, verifier);
-  }
-  let orgId: string;
-  try {
-    ({ orgId } = await verifier.verify(token, deps.clock.now()));
-  } catch (err) {
-    if (err instanceof TunnelAuthError) {
-      throw new AppError(err.status === 403 ? "FORBIDDEN" : "UNAUTHORIZED", err.message, { reason: err.reason });
-    }
-    throw err;
-  }
+  const { orgId } = await verifyAgentRequest(c);
   const [release] = await deps.db
     .select()
     .from(releases)

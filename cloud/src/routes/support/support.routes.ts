@@ -2,7 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { SUPPORT_COMMANDS, supportActionOf } from "../../../../shared/src/protocol/support.ts";
 import { bearerSecurity, requireRole } from "../../lib/auth.ts";
-import { errorResponses, jsonBody, jsonContent } from "../../lib/openapi.ts";
+import { errorResponses, IdParams, jsonBody, jsonContent } from "../../lib/openapi.ts";
 import { CommandSchema } from "../commands/commands.routes.ts";
 
 const tags = ["Support"];
@@ -44,6 +44,41 @@ export const run = createRoute({
   responses: {
     200: jsonContent(SupportResultSchema, "the action finished (see command.status and command.result)"),
     202: jsonContent(SupportResultSchema, "queued or running; poll the command"),
+    ...errorResponses(404),
+  },
+});
+
+export const uploadBundle = createRoute({
+  method: "put",
+  path: "/v1/agent/commands/{id}/bundle",
+  tags,
+  summary: "The agent uploads the support bundle of its support.bundle command (Authorization: Bearer <agent JWT>)",
+  description:
+    "The body is the gzip JSON bundle, redacted in the cluster, with `x-content-sha256` its hex digest; at most 64 MiB. The URL is the one the cloud put in the command's `uploadUrl`.",
+  security: [{ agentToken: [] }],
+  request: {
+    params: IdParams,
+    body: { content: { "application/gzip": { schema: z.any() } }, required: true },
+  },
+  responses: {
+    201: jsonContent(
+      z.object({ stored: z.boolean(), size: z.number().int(), sha256: z.string() }).openapi("StoredBundle"),
+      "stored",
+    ),
+    ...errorResponses(404, 409),
+  },
+});
+
+export const downloadBundle = createRoute({
+  method: "get",
+  path: "/v1/commands/{id}/bundle",
+  tags,
+  summary: "Download the support bundle a support.bundle command collected (gzip JSON); operator role, audited",
+  security: bearerSecurity,
+  middleware: [requireRole("operator")] as const,
+  request: { params: IdParams },
+  responses: {
+    200: { description: "the bundle", content: { "application/gzip": { schema: z.any() } } },
     ...errorResponses(404),
   },
 });

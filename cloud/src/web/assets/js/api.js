@@ -144,3 +144,35 @@ export async function readEvents(path, { onEvent, signal, query } = {}) {
     if (err?.name !== "AbortError") throw err;
   }
 }
+
+/** Downloads a binary API response (e.g. a support bundle) with the session's key and saves it as a file. */
+export async function downloadFile(path, fallbackName) {
+  const headers = {};
+  const bearer = getKey();
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
+  const res = await fetch(new URL(path, location.origin), { headers });
+  if (!res.ok) {
+    let e;
+    try {
+      e = (await res.json())?.error;
+    } catch {
+      e = undefined;
+    }
+    throw new ApiError(
+      res.status,
+      e?.code ?? `HTTP_${res.status}`,
+      e?.message ?? `${res.status} download failed`,
+      e?.requestId,
+    );
+  }
+  const name = /filename="([^"]+)"/.exec(res.headers.get("content-disposition") ?? "")?.[1] ?? fallbackName;
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return name;
+}

@@ -1,6 +1,6 @@
 // One appliance: facts, telemetry charts, support actions and commands (with results), log follow, the timeline.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, listAll, readEvents } from "../api.js";
+import { api, downloadFile, listAll, readEvents } from "../api.js";
 import { applianceCharts, TimeChart } from "../chart.js";
 import {
   atLeast,
@@ -228,7 +228,18 @@ function Commands({ id, me, online }) {
                   <td><${Badge} status=${c.status} /></td>
                   <td><time datetime=${c.createdAt}>${timeAgo(c.createdAt, now)}</time></td>
                   <td>${c.createdBy ?? ""}</td>
-                  <td>${resultText(c) ? html`<details><summary>${c.error ? "Error" : "Result"}</summary><pre>${resultText(c)}</pre></details>` : "—"}</td>
+                  <td>
+                    ${resultText(c) ? html`<details><summary>${c.error ? "Error" : "Result"}</summary><pre>${resultText(c)}</pre></details>` : "—"}
+                    ${
+                      c.type === "support.bundle" &&
+                      c.status === "succeeded" &&
+                      c.result?.uploaded &&
+                      atLeast(me.role, "operator")
+                        ? html`<button class="btn btn-small" type="button" disabled=${act.busy}
+                            onClick=${() => act.run(() => downloadFile(`/v1/commands/${encodeURIComponent(c.id)}/bundle`, "support-bundle.json.gz"), "Support bundle downloaded")}>Download bundle</button>`
+                        : null
+                    }
+                  </td>
                 </tr>`,
               )
         }
