@@ -1,7 +1,7 @@
 // S1 idle hold: how many agents the gateway holds and what each costs (RSS slope after GC, kernel socket memory,
 // idle CPU with 30 s heartbeats), against a bare `ws` server with the same heartbeat, in the same run.
 //   npm run bench:s1 -- [--agents 20000] [--per-gateway 19000] [--idle-seconds 60] [--heartbeat-ms 30000]
-//     [--heap-snapshot <dir>]
+//     [--heap-snapshot <dir>] [--cpu-profile <dir>]
 // Several gateway processes (one per --per-gateway agents) and several load processes (127.0.0.2, .3, ...).
 import { parseArgs } from "node:util";
 import { backendPids, slabUnreclaimable, sumCpu } from "./lib/pg-cpu.ts";
@@ -32,6 +32,8 @@ const { values: a } = parseArgs({
     name: { type: "string", default: "s1-idle-hold" },
     /** write a heap snapshot of each server process after the idle window into this directory */
     "heap-snapshot": { type: "string" },
+    /** sample each server process's CPU during the idle window into this directory (adds the profiler's own cost) */
+    "cpu-profile": { type: "string" },
   },
 });
 const N = Number(a.agents);
@@ -128,7 +130,18 @@ async function measure(kind: "gateway" | "bare", agents: FleetAgent[]): Promise<
   const pg0 = sumCpu(pg);
   const p0 = (await statusAll(clients)).pongs;
   const ti = performance.now();
+  const profiles = a["cpu-profile"]
+    ? Promise.all(
+        servers.map((s, i) =>
+          s.request(
+            { op: "cpu-profile", seconds: idleSeconds, path: `${a["cpu-profile"]}/${a.name}-${kind}-${i}.cpuprofile` },
+            "cpu-profile",
+          ),
+        ),
+      )
+    : undefined;
   await sleep(idleSeconds * 1000);
+  if (profiles) console.log(`cpu profiles: ${(await profiles).map((p) => p.file).join(" ")}`);
   const wall = (performance.now() - ti) / 1000;
   const idleCpu = servers.reduce((s, x, i) => s + cpuSeconds(x.pid) - cpuS0[i]!, 0);
   const clientCpu = clients.reduce((s, x, i) => s + cpuSeconds(x.pid) - cpuC0[i]!, 0);

@@ -101,6 +101,21 @@ process.on("message", async (m: { op: string; frame?: string }) => {
       for (const ws of bare) ws.send(m.frame!);
       return process.send!({ op: "fanout", issuedAt: t, n: bare.size });
     }
+    case "cpu-profile": {
+      // sample this process for `seconds` and write a .cpuprofile (bench/cpu-summary.ts reads it)
+      const { seconds, path } = m as unknown as { seconds: number; path: string };
+      const inspector = await import("node:inspector/promises");
+      const { writeFileSync } = await import("node:fs");
+      const session = new inspector.Session();
+      session.connect();
+      await session.post("Profiler.enable");
+      await session.post("Profiler.start");
+      await new Promise((r) => setTimeout(r, seconds * 1000));
+      const { profile } = await session.post("Profiler.stop");
+      writeFileSync(path, JSON.stringify(profile));
+      session.disconnect();
+      return process.send!({ op: "cpu-profile", file: path });
+    }
     case "heap-snapshot": {
       // after GC; for bench/heap-summary.ts (what the held sessions are made of)
       (globalThis as { gc?: () => void }).gc?.();
