@@ -82,6 +82,22 @@ export async function listAll(path, query = {}, maxPages = 20) {
   return items;
 }
 
+/** The ApiError of a failed response that is not read as JSON data (event streams, downloads). */
+async function errorOf(res) {
+  let e;
+  try {
+    e = (await res.json())?.error;
+  } catch {
+    e = undefined;
+  }
+  return new ApiError(
+    res.status,
+    e?.code ?? `HTTP_${res.status}`,
+    e?.message ?? `${res.status} request failed`,
+    e?.requestId,
+  );
+}
+
 /**
  * Reads a Server-Sent Events endpoint with the session's Bearer key (EventSource cannot send one): calls
  * `onEvent({ event, id, data })` per event until the stream ends or `signal` aborts. Errors as `api` raises them.
@@ -100,20 +116,7 @@ export async function readEvents(path, { onEvent, signal, query } = {}) {
     if (err?.name === "AbortError") return;
     throw new ApiError(0, "NETWORK", "The control plane cannot be reached; check your connection.");
   }
-  if (!res.ok) {
-    let e;
-    try {
-      e = (await res.json())?.error;
-    } catch {
-      e = undefined;
-    }
-    throw new ApiError(
-      res.status,
-      e?.code ?? `HTTP_${res.status}`,
-      e?.message ?? `${res.status} request failed`,
-      e?.requestId,
-    );
-  }
+  if (!res.ok) throw await errorOf(res);
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
   let buf = "";
@@ -151,20 +154,7 @@ export async function downloadFile(path, fallbackName) {
   const bearer = getKey();
   if (bearer) headers.authorization = `Bearer ${bearer}`;
   const res = await fetch(new URL(path, location.origin), { headers });
-  if (!res.ok) {
-    let e;
-    try {
-      e = (await res.json())?.error;
-    } catch {
-      e = undefined;
-    }
-    throw new ApiError(
-      res.status,
-      e?.code ?? `HTTP_${res.status}`,
-      e?.message ?? `${res.status} download failed`,
-      e?.requestId,
-    );
-  }
+  if (!res.ok) throw await errorOf(res);
   const name = /filename="([^"]+)"/.exec(res.headers.get("content-disposition") ?? "")?.[1] ?? fallbackName;
   const url = URL.createObjectURL(await res.blob());
   const a = document.createElement("a");
