@@ -20,4 +20,6 @@ export interface GatewayContext {
   onLive(s: Session): void;
   /** the hello's database work, group-committed with other sessions' hellos; undefined: appliance not active */
   hello(record: HelloRecord): Promise<HelloOutcome | undefined>;
+  /** a cumulative command ack, group-committed with other sessions' acks */
+  ack(applianceId: string, upTo: number): Promise<void>;
 }

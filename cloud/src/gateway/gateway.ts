@@ -14,7 +14,7 @@ import { appliances, commands } from "../db/schema/index.ts";
 import type { Clock } from "../lib/clock.ts";
 import { GroupCommit } from "../lib/group-commit.ts";
 import { type Bus, channels, createBus, notify } from "../tunnel/bus.ts";
-import { expireCommands, pendingCommandsOfBatch } from "../tunnel/commands.ts";
+import { ackCommandsOfMany, expireCommands, pendingCommandsOfBatch } from "../tunnel/commands.ts";
 import { pruneStreamChunks } from "../tunnel/streams.ts";
 import { TelemetryIngest } from "../tunnel/telemetry-ingest.ts";
 import { randomBetween, TokenBucket } from "./admission.ts";
@@ -110,6 +110,17 @@ export class Gateway {
         keyOf: (r) => r.applianceId,
       },
     );
+    const acks = new GroupCommit<{ applianceId: string; upTo: number }, undefined>(
+      async (items) => {
+        await ackCommandsOfMany(this.db, items, deps.clock.now());
+        return items.map(() => undefined);
+      },
+      {
+        windowMs: this.options.ackGroupMs,
+        maxItems: this.options.ackGroupMs > 0 ? 1000 : 1,
+        keyOf: (a) => a.applianceId,
+      },
+    );
     this.bucket = new TokenBucket(this.options.admission.ratePerSec, this.options.admission.burst);
     this.ingest = new TelemetryIngest(this.db, this.log, this.options.ingest);
     this.bus = createBus(deps.database);
@@ -142,6 +153,7 @@ export class Gateway {
         self.onSessionLive?.(s);
       },
       hello: (record) => hellos.add(record),
+      ack: (applianceId, upTo) => acks.add({ applianceId, upTo }),
     };
   }
 

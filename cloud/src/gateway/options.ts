@@ -37,6 +37,8 @@ export interface GatewayOptions {
    * (group commit; bench S2). 0 writes each alone.
    */
   handshakeGroupMs: number;
+  /** agents' command acks wait this long to share one statement (a fan-out's acks arrive together; bench S4) */
+  ackGroupMs: number;
   ingest: Partial<IngestOptions>;
 }
 
@@ -56,5 +58,6 @@ export const defaultGatewayOptions: GatewayOptions = {
   maxPayload: 1_048_576,
   tokenClockSkewSec: 30,
   handshakeGroupMs: 2,
+  ackGroupMs: 5,
   ingest: {},
 };

@@ -261,7 +261,7 @@ export class Session {
       case "pong":
         return;
       case "command.ack":
-        return ackCommands(db, this.applianceId, frame.upTo, clock.now());
+        return this.ctx.ack(this.applianceId, frame.upTo);
       case "command.status":
         return markCommandRunning(db, this.applianceId, frame.id, clock.now());
       case "command.result": {

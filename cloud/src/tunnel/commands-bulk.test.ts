@@ -8,7 +8,7 @@ import type { DbOrTx } from "../db/client.ts";
 import { appliances, commands, customers, licenses } from "../db/schema/index.ts";
 import { createOrganisation } from "../services/organisations.ts";
 import { channels, createBus } from "./bus.ts";
-import { enqueueCommand, enqueueCommandForAppliances, pendingCommandsOfBatch } from "./commands.ts";
+import { ackCommandsOfMany, enqueueCommand, enqueueCommandForAppliances, pendingCommandsOfBatch } from "./commands.ts";
 
 async function orgWithAppliances(db: DbOrTx, n: number) {
   const { organisation } = await createOrganisation(db as never, { name: "bulk", actorName: "test", at: new Date() });
@@ -185,5 +185,34 @@ describe.each(testDbKinds)("bulk command enqueue ($name)", (kind) => {
       [out.commands.find((c) => c.applianceId === ids[0])!.id, 2],
     ]);
     expect(rows.filter((r) => r.applianceId === ids[1]).map((r) => r.seq)).toEqual([1]);
+  });
+
+  it("acks of many appliances in one statement: cumulative per appliance, never lowered", async () => {
+    const db = database.db;
+    const { orgId, ids } = await orgWithAppliances(db, 2);
+    for (let i = 0; i < 3; i++) {
+      await enqueueCommandForAppliances(db, { orgId, applianceIds: ids, type: "echo", createdBy: "t" });
+    }
+    const now = new Date();
+    await ackCommandsOfMany(
+      db,
+      [
+        { applianceId: ids[0]!, upTo: 2 },
+        { applianceId: ids[1]!, upTo: 3 },
+      ],
+      now,
+    );
+    // an older ack arriving late changes nothing
+    await ackCommandsOfMany(db, [{ applianceId: ids[1]!, upTo: 1 }], now);
+    const rows = await db.select().from(commands).where(inArray(commands.applianceId, ids));
+    const status = (id: string) =>
+      rows
+        .filter((r) => r.applianceId === id)
+        .sort((x, y) => x.seq - y.seq)
+        .map((r) => r.status);
+    expect(status(ids[0]!)).toEqual(["delivered", "delivered", "queued"]);
+    expect(status(ids[1]!)).toEqual(["delivered", "delivered", "delivered"]);
+    const apl = await db.select().from(appliances).where(inArray(appliances.id, ids));
+    expect(Object.fromEntries(apl.map((a) => [a.id, a.ackedCommandSeq]))).toEqual({ [ids[0]!]: 2, [ids[1]!]: 3 });
   });
 });
