@@ -259,7 +259,14 @@ export async function storeCommandResult(
 ): Promise<boolean> {
   const rows = await db
     .update(commands)
-    .set({ status: r.status, result: r.result ?? null, error: r.error ?? null, finishedAt: now })
+    .set({
+      status: r.status,
+      result: r.result ?? null,
+      error: r.error ?? null,
+      finishedAt: now,
+      // a result implies receipt: the agent's ack (group-committed a few ms later) may land after it
+      deliveredAt: sql`coalesce(${commands.deliveredAt}, ${now.toISOString()}::timestamptz)`,
+    })
     .where(
       and(
         eq(commands.applianceId, applianceId),
