@@ -225,6 +225,19 @@ describe("support actions through the cloud API", () => {
     expect((await download(tc.adminKey, workloads.id)).status).toBe(404);
   });
 
+  it("answers an echo through the generic commands route, which offers nothing else", async () => {
+    const id = agent.status().applianceId!;
+    const cmd = await tc.api("POST", `/v1/appliances/${id}/commands`, { type: "echo", args: { nonce: "n1" } });
+    const done = await eventually(async () => {
+      const c = await tc.api("GET", `/v1/commands/${cmd.id}`);
+      return c.status === "succeeded" ? c : undefined;
+    }, 20_000);
+    expect(done.result).toMatchObject({ echo: { nonce: "n1" } });
+    const legacy = await tc.fetch("POST", `/v1/appliances/${id}/commands`, { type: "restart-workload" });
+    expect(legacy.status).toBe(400);
+    expect((await legacy.json()).error.message).toMatch(/type/);
+  });
+
   it("reports a refusal from the agent as a failed command (HTTP target not on the allow-list)", async () => {
     const id = agent.status().applianceId!;
     const res = await post(tc.adminKey, id, "http", { args: { service: "kubernetes", port: 443, path: "/" } });

@@ -9,17 +9,12 @@ import { channels, notify } from "./bus.ts";
 
 export type CommandRow = typeof commands.$inferSelect;
 
-/** Commands an agent may run; anything else is refused at enqueue time. */
-export const commandTypes = [
-  "echo",
-  "collect-logs",
-  "support-bundle",
-  "restart-workload",
-  "rotate-key",
-  "helm-status",
-  "list-workloads",
-  "sleep",
-] as const;
+/**
+ * Commands the generic route (`POST /v1/appliances/{id}/commands`) queues: `echo`, a round trip through the tunnel
+ * and the agent's outbox that touches nothing in the cluster. Support actions go through
+ * `/v1/appliances/{id}/support/{action}` (role per action, allow-listed in shared/src/protocol/support.ts).
+ */
+export const commandTypes = ["echo"] as const;
 
 export const DEFAULT_COMMAND_TTL_MS = 24 * 3600 * 1000;
 const terminal: CommandStatus[] = ["succeeded", "failed", "expired"];

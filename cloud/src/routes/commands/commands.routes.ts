@@ -46,7 +46,10 @@ export const create = createRoute({
   method: "post",
   path: "/v1/appliances/{id}/commands",
   tags,
-  summary: "Queue a command; it is delivered when the agent is connected, at most once",
+  summary:
+    "Queue an echo (a round trip through the tunnel and the agent); delivered when the agent is connected, at most once",
+  description:
+    "The agent answers `echo` with its arguments and its clock, touching nothing in the cluster: a check that the link and the outbox work end to end. Support actions (workloads, logs, Helm, bundles) have their own route, POST /v1/appliances/{id}/support/{action}.",
   security: bearerSecurity,
   middleware: [requireRole("operator")] as const,
   request: { params: IdParams, body: jsonBody(CreateCommandSchema) },
