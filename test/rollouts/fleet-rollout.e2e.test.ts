@@ -294,14 +294,13 @@ describe.each(testDbKinds)("rollout across 100 real agents ($name)", (kind) => {
       (x) => x.state === "halted" || x.waves[0].state === "soaking",
       60_000,
     );
+    // Each step ends the soak of the wave soaking now and waits for a LATER wave to soak (or the halt): waiting for
+    // "some wave soaking" alone could see the same wave again before the scheduler's next tick and use up the steps.
+    const lastSoaking = (x: { waves: Array<{ state: string }> }) => x.waves.map((w) => w.state).lastIndexOf("soaking");
     for (let i = 0; i < 20 && r.state !== "halted"; i++) {
+      const soaking = lastSoaking(r);
       clock.advance(61_000);
-      r = await until(
-        id,
-        "progress",
-        (x) => x.state === "halted" || x.waves.some((w: { state: string }) => w.state === "soaking"),
-        60_000,
-      );
+      r = await until(id, "progress", (x) => x.state === "halted" || lastSoaking(x) > soaking, 60_000);
     }
     expect(r.state).toBe("halted");
     const haltedWave = r.waves.find((w: { state: string }) => w.state === "halted");
