@@ -19,6 +19,11 @@ export type Db = PgDatabase<PgQueryResultHKT & any, Schema>;
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 export type DbOrTx = Db | Tx;
 
+/** The rows of a `db.execute(sql...)` result: postgres.js returns an array, PGlite an object with `rows`. */
+export function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
 export const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), "../../../migrations");
 
 /** Key of the session-level advisory lock held while migrating ("camelops" in ASCII). */

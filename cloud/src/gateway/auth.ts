@@ -3,7 +3,7 @@
 import { and, eq, lt, sql } from "drizzle-orm";
 import { decodeProtectedHeader, importJWK, type JWTPayload, errors as joseErrors, jwtVerify } from "jose";
 import { AGENT_TOKEN_MAX_TTL_SECONDS } from "../../../shared/src/protocol/agent-token.ts";
-import type { Db } from "../db/client.ts";
+import { type Db, rowsOf } from "../db/client.ts";
 import { pgArray } from "../db/pg-array.ts";
 import { agentTokenJtis, appliances, licenses } from "../db/schema/index.ts";
 import { GroupCommit } from "../lib/group-commit.ts";
@@ -98,10 +98,7 @@ export class AgentTokenVerifier {
             ${pgArray(items.map((i) => i.expiresAt.toISOString()))}::timestamptz[])
           on conflict do nothing
           returning appliance_id, jti`);
-        const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<{
-          appliance_id: string;
-          jti: string;
-        }>;
+        const rows = rowsOf<{ appliance_id: string; jti: string }>(result);
         const inserted = new Set(rows.map((r) => `${r.appliance_id}/${r.jti}`));
         return items.map((i) => inserted.has(`${i.applianceId}/${i.jti}`));
       },

@@ -1,7 +1,7 @@
 // The hello's database work for many sessions in one statement: take each appliance's next epoch, record presence,
 // fence older sessions everywhere (one NOTIFY per appliance, all at one commit), and learn what is waiting.
 import { sql } from "drizzle-orm";
-import type { DbOrTx } from "../db/client.ts";
+import { type DbOrTx, rowsOf } from "../db/client.ts";
 import { pgArray } from "../db/pg-array.ts";
 import { channels } from "../tunnel/bus.ts";
 import { committedEventSeqSql } from "../tunnel/telemetry-ingest.ts";
@@ -65,14 +65,14 @@ export async function recordHellos(
     select u.*, pg_notify(${channels.fence},
       json_build_object('applianceId', u.id, 'epoch', u.epoch, 'replicaId', ${replicaId}::text)::text) as notified
     from u`);
-  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<{
+  const rows = rowsOf<{
     id: string;
     epoch: number | string;
     event_seq: number | string;
     desired_digest: string | null;
     has_pending: boolean;
     has_unacked: boolean;
-  }>;
+  }>(result);
   const byId = new Map(rows.map((r) => [r.id, r]));
   return records.map((rec) => {
     const r = byId.get(rec.applianceId);

@@ -1,9 +1,9 @@
 // The command outbox: enqueue (numbered per appliance, in one transaction with its wake-up), replay, acks, results.
 import { and, asc, eq, gt, inArray, lt, lte, notInArray, sql } from "drizzle-orm";
 import { newId } from "../../../shared/src/ids.ts";
-import type { DbOrTx } from "../db/client.ts";
+import { type DbOrTx, rowsOf } from "../db/client.ts";
 import { pgArray } from "../db/pg-array.ts";
-import { appliances, type CommandStatus, commands } from "../db/schema/index.ts";
+import { appliances, commands, terminalCommandStatuses } from "../db/schema/index.ts";
 import { AppError } from "../lib/errors.ts";
 import { channels, notify } from "./bus.ts";
 
@@ -17,7 +17,6 @@ export type CommandRow = typeof commands.$inferSelect;
 export const commandTypes = ["echo"] as const;
 
 export const DEFAULT_COMMAND_TTL_MS = 24 * 3600 * 1000;
-const terminal: CommandStatus[] = ["succeeded", "failed", "expired"];
 
 export interface EnqueueInput {
   orgId: string;
@@ -164,15 +163,11 @@ export async function pendingCommandsOfBatch(
         sql`${commands.applianceId} in (
           select b.appliance_id from commands b join appliances a on a.id = b.appliance_id
           where b.id between ${from} and ${to} and a.replica_id = ${replicaId})`,
-        notInArray(commands.status, terminal),
+        notInArray(commands.status, terminalCommandStatuses),
         gt(commands.expiresAt, now),
       ),
     )
     .orderBy(asc(commands.applianceId), asc(commands.seq));
-}
-
-function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
 /** Non-terminal, unexpired commands after `afterSeq`, in order: what a session (re)sends. */
@@ -184,7 +179,7 @@ export async function pendingCommands(db: DbOrTx, applianceId: string, afterSeq:
       and(
         eq(commands.applianceId, applianceId),
         gt(commands.seq, afterSeq),
-        notInArray(commands.status, terminal),
+        notInArray(commands.status, terminalCommandStatuses),
         gt(commands.expiresAt, now),
       ),
     )

@@ -9,8 +9,8 @@
 import { and, asc, eq, gt, inArray, lt, sql } from "drizzle-orm";
 import { type AgentFrame, type FrameOf, STREAM_WINDOW } from "../../../shared/src/protocol/frames.ts";
 import { isSupportCommand, supportMinRole } from "../../../shared/src/protocol/support.ts";
-import type { Database, Db, DbOrTx } from "../db/client.ts";
-import { commandStreamChunks, commands } from "../db/schema/index.ts";
+import { type Database, type Db, type DbOrTx, rowsOf } from "../db/client.ts";
+import { commandStreamChunks, commands, isTerminalStatus } from "../db/schema/index.ts";
 import { writeAudit } from "../lib/audit.ts";
 import type { ServiceContext } from "../lib/context.ts";
 import { AppError } from "../lib/errors.ts";
@@ -42,8 +42,6 @@ interface StreamState {
   /** set once the stream is refused or stopped: later chunks are dropped without a query */
   ended?: string;
 }
-
-const rowsOf = <T>(r: unknown): T[] => (Array.isArray(r) ? r : (r as { rows: T[] }).rows) as T[];
 
 /**
  * The gateway half, one per session: stores chunks in arrival order and credits them. Chunks of a command that is
@@ -126,7 +124,7 @@ export class StreamRelay {
         .from(commands)
         .where(and(eq(commands.id, f.id), eq(commands.applianceId, this.applianceId)));
       if (!cmd || !STREAMING_COMMANDS.has(cmd.type)) return this.end(f.id, "unknown stream");
-      if (["succeeded", "failed", "expired"].includes(cmd.status)) return this.end(f.id, "command already finished");
+      if (isTerminalStatus(cmd.status)) return this.end(f.id, "command already finished");
       if (cmd.cancel) return this.end(f.id, "cancelled by an operator");
       // a gateway restart or a second replica: continue after what is already stored
       const [max] = await this.db
@@ -280,7 +278,7 @@ export async function openCommandStream({ ctx, input }: { ctx: ServiceContext; i
 export async function stopCommandStream({ ctx, input }: { ctx: ServiceContext; input: { id: string } }) {
   const row = await openCommandStream({ ctx, input });
   assertRole(ctx.actor, "operator");
-  const finished = ["succeeded", "failed", "expired"].includes(row.status);
+  const finished = isTerminalStatus(row.status);
   if (!finished) {
     await ctx.deps.db.transaction(async (tx) => {
       await requestStreamCancel(tx, row.applianceId, row.id, ctx.deps.clock.now());

@@ -6,6 +6,9 @@ import { bytea } from "./releases.ts";
 
 export const commandStatuses = ["queued", "delivered", "running", "succeeded", "failed", "expired"] as const;
 export type CommandStatus = (typeof commandStatuses)[number];
+/** A command in one of these states is finished: its result (or expiry) is stored and nothing more happens. */
+export const terminalCommandStatuses: CommandStatus[] = ["succeeded", "failed", "expired"];
+export const isTerminalStatus = (s: string) => (terminalCommandStatuses as string[]).includes(s);
 
 export const commands = pgTable(
   "commands",

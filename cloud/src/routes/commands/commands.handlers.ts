@@ -1,6 +1,7 @@
 // Thin handlers of the command routes.
 import type { RouteHandler } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
+import { isTerminalStatus } from "../../db/schema/index.ts";
 import { serviceContext } from "../../lib/auth.ts";
 import type { AppEnv } from "../../lib/context.ts";
 import * as svc from "../../tunnel/appliances.ts";
@@ -75,7 +76,7 @@ export const stream: RouteHandler<typeof routes.stream, AppEnv> = async (c) => {
         continue;
       }
       const row = await getCommand(db, { orgId: ctx.actor.orgId, id: command.id });
-      if (!row || ["succeeded", "failed", "expired"].includes(row.status)) {
+      if (!row || isTerminalStatus(row.status)) {
         // chunks stored before the result are all read by now (the agent sends the result after its last chunk)
         const rest = await readChunks(db, command.id, after);
         if (rest.length > 0) continue;

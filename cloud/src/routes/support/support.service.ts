@@ -10,14 +10,12 @@ import {
   supportMinRole,
 } from "../../../../shared/src/protocol/support.ts";
 import type { Db } from "../../db/client.ts";
-import { commands, supportBundles } from "../../db/schema/index.ts";
+import { commands, isTerminalStatus, supportBundles } from "../../db/schema/index.ts";
 import { writeAudit } from "../../lib/audit.ts";
 import type { ServiceContext } from "../../lib/context.ts";
 import { AppError } from "../../lib/errors.ts";
 import { assertRole } from "../../lib/scope.ts";
 import { type CommandRow, enqueueCommand, getCommand } from "../../tunnel/commands.ts";
-
-const TERMINAL = new Set(["succeeded", "failed", "expired"]);
 
 export async function requestSupportAction({
   ctx,
@@ -69,11 +67,11 @@ export async function requestSupportAction({
   });
   const deadline = Date.now() + input.waitMs;
   let row = command;
-  while (!TERMINAL.has(row.status) && Date.now() < deadline) {
+  while (!isTerminalStatus(row.status) && Date.now() < deadline) {
     await sleep(Math.min(100, Math.max(0, deadline - Date.now())));
     row = (await getCommand(ctx.deps.db, { orgId: ctx.actor.orgId, id: command.id })) ?? row;
   }
-  return { command: row, done: TERMINAL.has(row.status) };
+  return { command: row, done: isTerminalStatus(row.status) };
 }
 
 /** Largest bundle the cloud stores (gzip); a larger one is refused with 413 and the agent reports the failure. */
@@ -101,7 +99,7 @@ export async function storeSupportBundle({
     .from(commands)
     .where(and(eq(commands.id, input.id), eq(commands.applianceId, agent.applianceId)));
   if (cmd?.type !== "support.bundle") throw new AppError("NOT_FOUND", "no support bundle is expected here");
-  if (!cmd || TERMINAL.has(cmd.status)) throw new AppError("CONFLICT", `command ${input.id} has already finished`);
+  if (!cmd || isTerminalStatus(cmd.status)) throw new AppError("CONFLICT", `command ${input.id} has already finished`);
   await db
     .insert(supportBundles)
     .values({
