@@ -1,12 +1,13 @@
 // Fan-out through the gateway: one bulk enqueue (one NOTIFY) reaches every live session in per-appliance seq order,
 // after an earlier unfinished command of the same appliance, and never an appliance of another organisation.
 import { eq } from "drizzle-orm";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type WebSocket from "ws";
 import { appliances } from "../../cloud/src/db/schema/index.ts";
 import { createOrganisation } from "../../cloud/src/services/organisations.ts";
 import { enqueueCommand, enqueueCommandForAppliances } from "../../cloud/src/tunnel/commands.ts";
-import { type TestDatabase, testDbKinds } from "../support/db.ts";
+import { testDbKinds } from "../support/db.ts";
+import { useDatabaseAndCleanups } from "../support/per-test.ts";
 import { enrollRaw, eventually, issueLicense, rawSession, startTunnelCloud } from "./harness.ts";
 
 function commandsOf(ws: WebSocket) {
@@ -19,21 +20,12 @@ function commandsOf(ws: WebSocket) {
 }
 
 describe.each(testDbKinds)("bulk commands through the gateway ($name)", (kind) => {
-  let database: TestDatabase;
-  beforeAll(async () => {
-    database = await kind.open();
-  });
-  afterAll(() => database?.close());
-  const cleanups: Array<() => Promise<void>> = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => {});
-    cleanups.length = 0;
-  });
+  const t = useDatabaseAndCleanups(kind);
 
   it("one batch reaches every session in seq order; another organisation's appliance gets nothing", async () => {
     // no sweep during the test: its outbox poll would deliver the batch too, hiding a broken batch path
-    const tc = await startTunnelCloud({ database, gateway: { sweepMs: 600_000 } });
-    cleanups.push(() => tc.stop());
+    const tc = await startTunnelCloud({ database: t.database, gateway: { sweepMs: 600_000 } });
+    t.cleanups.push(() => tc.stop());
     const { token } = await issueLicense(tc, { maxHubs: 2 });
     const e1 = await enrollRaw(tc, token);
     const e2 = await enrollRaw(tc, token);
@@ -41,16 +33,16 @@ describe.each(testDbKinds)("bulk commands through the gateway ($name)", (kind) =
     const s2 = await rawSession(e2);
     const got1 = commandsOf(s1.ws);
     const got2 = commandsOf(s2.ws);
-    const [row] = await database.db.select().from(appliances).where(eq(appliances.id, e1.applianceId));
+    const [row] = await t.database.db.select().from(appliances).where(eq(appliances.id, e1.applianceId));
     const orgId = row!.orgId;
-    const earlier = await enqueueCommand(database.db, {
+    const earlier = await enqueueCommand(t.database.db, {
       orgId,
       applianceId: e1.applianceId,
       type: "sleep",
       createdBy: "t",
     });
     await eventually(() => got1.length === 1, 5_000, "the earlier command");
-    const out = await enqueueCommandForAppliances(database.db, {
+    const out = await enqueueCommandForAppliances(t.database.db, {
       orgId,
       applianceIds: [e1.applianceId, e2.applianceId],
       type: "echo",
@@ -64,8 +56,8 @@ describe.each(testDbKinds)("bulk commands through the gateway ($name)", (kind) =
     ]);
     expect(got2.map((c) => c.seq)).toEqual([1]);
     // a caller of another organisation names these appliances: skipped, nothing is sent
-    const { organisation } = await createOrganisation(database.db, { name: "other", actorName: "t", at: new Date() });
-    const foreign = await enqueueCommandForAppliances(database.db, {
+    const { organisation } = await createOrganisation(t.database.db, { name: "other", actorName: "t", at: new Date() });
+    const foreign = await enqueueCommandForAppliances(t.database.db, {
       orgId: organisation.id,
       applianceIds: [e1.applianceId, e2.applianceId],
       type: "echo",

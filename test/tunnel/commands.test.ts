@@ -1,9 +1,10 @@
 // Done-when 2: commands run exactly once across offline periods, dropped connections and a cloud crash/restart;
 // events stream across the crash with nothing lost and nothing duplicated.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SimCluster } from "../../agent/src/sim-cluster.ts";
 import { type AgentState, MemoryStateStore } from "../../agent/src/state-store.ts";
-import { type TestDatabase, testDbKinds } from "../support/db.ts";
+import { testDbKinds } from "../support/db.ts";
+import { useDatabaseAndCleanups } from "../support/per-test.ts";
 import { eventually, issueLicense, makeAgent, startTunnelCloud, type TunnelCloud } from "./harness.ts";
 
 /** A state store that runs a hook before each save (to cut the link at an exact point). */
@@ -17,27 +18,18 @@ class HookedStateStore extends MemoryStateStore {
 
 describe.each(testDbKinds)("commands ($name)", (kind) => {
   // One database per kind (opening PGlite is the slow part); every test makes its own organisation data.
-  let database: TestDatabase;
-  beforeAll(async () => {
-    database = await kind.open();
-  });
-  afterAll(() => database?.close());
-  const cleanups: Array<() => Promise<void>> = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => {});
-    cleanups.length = 0;
-  });
+  const t = useDatabaseAndCleanups(kind);
 
   async function setup(): Promise<{ tc: TunnelCloud; database: Awaited<ReturnType<typeof kind.open>> }> {
-    const tc = await startTunnelCloud({ database });
-    cleanups.push(() => tc.stop());
-    return { tc, database };
+    const tc = await startTunnelCloud({ database: t.database });
+    t.cleanups.push(() => tc.stop());
+    return { tc, database: t.database };
   }
 
   async function enrolledAgent(tc: TunnelCloud, opts: Parameters<typeof makeAgent>[2] = {}) {
     const { token } = await issueLicense(tc);
     const a = makeAgent(tc.url, token, opts);
-    cleanups.push(() => a.agent.stop());
+    t.cleanups.push(() => a.agent.stop());
     await a.agent.start();
     await a.agent.whenConnected();
     return { a, token, id: a.applianceId() };
@@ -66,7 +58,7 @@ describe.each(testDbKinds)("commands ($name)", (kind) => {
 
     // The same appliance comes back (same key and state).
     const back = makeAgent(tc.url, token, { keyStore: a.keyStore, stateStore: a.stateStore, cluster: a.cluster });
-    cleanups.push(() => back.agent.stop());
+    t.cleanups.push(() => back.agent.stop());
     await back.agent.start();
     const done = await finished(tc, cmd.id);
     expect(done.status).toBe("succeeded");
@@ -148,7 +140,7 @@ describe.each(testDbKinds)("commands ($name)", (kind) => {
     release2();
     await eventually(() => a.stateStore.load().then((s) => s.executed[cmd2.id]?.status === "succeeded"), 5_000, "ran");
     const back = makeAgent(tc.url, "unused", { keyStore: a.keyStore, stateStore: a.stateStore, cluster });
-    cleanups.push(() => back.agent.stop());
+    t.cleanups.push(() => back.agent.stop());
     await back.agent.start();
     expect((await finished(tc, cmd2.id)).result).toEqual({ echo: { nonce: "post-ack-2" } });
     expect(runs(cluster, "post-ack-2")).toBe(1);
@@ -172,10 +164,10 @@ describe.each(testDbKinds)("commands ($name)", (kind) => {
   });
 
   it("the cloud killed and restarted mid-stream loses nothing and duplicates nothing", async () => {
-    const first = await startTunnelCloud({ database, onStop: "kill" });
+    const first = await startTunnelCloud({ database: t.database, onStop: "kill" });
     const { token } = await issueLicense(first);
     const a = makeAgent(first.url, token);
-    cleanups.push(() => a.agent.stop());
+    t.cleanups.push(() => a.agent.stop());
     await a.agent.start();
     await a.agent.whenConnected();
     const id = a.applianceId();
@@ -202,8 +194,8 @@ describe.each(testDbKinds)("commands ($name)", (kind) => {
     await eventually(() => emitted > 100, 10_000, "stream started");
     await first.stop(); // kill: sockets cut, queued telemetry discarded unwritten
     await new Promise((r) => setTimeout(r, 100));
-    const second = await startTunnelCloud({ database, port: first.port, adminKey: first.adminKey });
-    cleanups.push(() => second.stop());
+    const second = await startTunnelCloud({ database: t.database, port: first.port, adminKey: first.adminKey });
+    t.cleanups.push(() => second.stop());
     for (let i = 5; i < 8; i++) {
       cmds.push(await second.api("POST", `/v1/appliances/${id}/commands`, { type: "echo", args: { nonce: `k${i}` } }));
     }

@@ -1,6 +1,7 @@
 // Done-when 1: an agent enrolls with a license token, connects, shows as online, and its telemetry is queryable.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type TestDatabase, testDbKinds } from "../support/db.ts";
+import { describe, expect, it } from "vitest";
+import { testDbKinds } from "../support/db.ts";
+import { useDatabaseAndCleanups } from "../support/per-test.ts";
 import {
   enrollRaw,
   eventually,
@@ -14,25 +15,16 @@ import {
 
 describe.each(testDbKinds)("enroll, connect, telemetry ($name)", (kind) => {
   // One database per kind (opening PGlite is the slow part); every test makes its own organisation data.
-  let database: TestDatabase;
-  beforeAll(async () => {
-    database = await kind.open();
-  });
-  afterAll(() => database?.close());
-  const cleanups: Array<() => Promise<void>> = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => {});
-    cleanups.length = 0;
-  });
+  const t = useDatabaseAndCleanups(kind);
 
   async function setup() {
-    const tc = await startTunnelCloud({ database });
-    cleanups.push(() => tc.stop());
+    const tc = await startTunnelCloud({ database: t.database });
+    t.cleanups.push(() => tc.stop());
     return tc;
   }
   function agentFor(tc: TunnelCloud, token: string, opts?: Parameters<typeof makeAgent>[2]): TestAgent {
     const a = makeAgent(tc.url, token, opts);
-    cleanups.unshift(() => a.agent.stop());
+    t.cleanups.unshift(() => a.agent.stop());
     return a;
   }
 

@@ -1,27 +1,19 @@
 // Group-committed handshakes: concurrent upgrades share their lookups, jti inserts and hello updates, and still
 // refuse a token used twice at once and give two sessions of one appliance distinct epochs (the older one fenced).
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { signAgentToken } from "../../shared/src/protocol/agent-token.ts";
 import { CloseCode } from "../../shared/src/protocol/frames.ts";
-import { type TestDatabase, testDbKinds } from "../support/db.ts";
+import { testDbKinds } from "../support/db.ts";
+import { useDatabaseAndCleanups } from "../support/per-test.ts";
 import { enrollRaw, issueLicense, rawSession, startTunnelCloud, tryUpgrade } from "./harness.ts";
 
 describe.each(testDbKinds)("group-committed handshakes ($name)", (kind) => {
-  let database: TestDatabase;
-  beforeAll(async () => {
-    database = await kind.open();
-  });
-  afterAll(() => database?.close());
-  const cleanups: Array<() => Promise<void>> = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => {});
-    cleanups.length = 0;
-  });
+  const t = useDatabaseAndCleanups(kind);
 
   it("one token used by two upgrades at once opens exactly one session", async () => {
     // a long window so both upgrades land in the same batch
-    const tc = await startTunnelCloud({ database, gateway: { handshakeGroupMs: 50 } });
-    cleanups.push(() => tc.stop());
+    const tc = await startTunnelCloud({ database: t.database, gateway: { handshakeGroupMs: 50 } });
+    t.cleanups.push(() => tc.stop());
     const { token } = await issueLicense(tc);
     const e = await enrollRaw(tc, token);
     const jwt = await signAgentToken({
@@ -37,8 +29,8 @@ describe.each(testDbKinds)("group-committed handshakes ($name)", (kind) => {
   });
 
   it("many appliances connecting at once are all welcomed with their own epochs; a second session fences the first", async () => {
-    const tc = await startTunnelCloud({ database, gateway: { handshakeGroupMs: 20 } });
-    cleanups.push(() => tc.stop());
+    const tc = await startTunnelCloud({ database: t.database, gateway: { handshakeGroupMs: 20 } });
+    t.cleanups.push(() => tc.stop());
     const { token } = await issueLicense(tc, { maxHubs: 6 });
     const enrolled = await Promise.all(Array.from({ length: 6 }, () => enrollRaw(tc, token)));
     const sessions = await Promise.all(enrolled.map((e) => rawSession(e)));

@@ -1,25 +1,17 @@
 // Heartbeats over a real socket: a ping is answered with its own t (fast path), and a ping the schema refuses still
 // closes the session as before (the full parser decides).
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CloseCode } from "../../shared/src/protocol/frames.ts";
-import { type TestDatabase, testDbKinds } from "../support/db.ts";
+import { testDbKinds } from "../support/db.ts";
+import { useDatabaseAndCleanups } from "../support/per-test.ts";
 import { enrollRaw, issueLicense, rawSession, startTunnelCloud } from "./harness.ts";
 
 describe.each(testDbKinds)("heartbeat ($name)", (kind) => {
-  let database: TestDatabase;
-  beforeAll(async () => {
-    database = await kind.open();
-  });
-  afterAll(() => database?.close());
-  const cleanups: Array<() => Promise<void>> = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => {});
-    cleanups.length = 0;
-  });
+  const t = useDatabaseAndCleanups(kind);
 
   it("answers pings with their t, and a ping with a bad t closes the session with PROTOCOL_ERROR", async () => {
-    const tc = await startTunnelCloud({ database });
-    cleanups.push(() => tc.stop());
+    const tc = await startTunnelCloud({ database: t.database });
+    t.cleanups.push(() => tc.stop());
     const { token } = await issueLicense(tc);
     const e = await enrollRaw(tc, token);
     const s = await rawSession(e);

@@ -2,10 +2,11 @@
 // round trip took longer than deadAfterMs (a saturated pool in a reconnect storm) does not end in HEARTBEAT_TIMEOUT
 // right after welcome, before the agent's first ping is due.
 import { sql } from "drizzle-orm";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { signAgentToken } from "../../shared/src/protocol/agent-token.ts";
 import { CloseCode } from "../../shared/src/protocol/frames.ts";
-import { type TestDatabase, testDbKinds } from "../support/db.ts";
+import { testDbKinds } from "../support/db.ts";
+import { useDatabaseAndCleanups } from "../support/per-test.ts";
 import { enrollRaw, fastGateway, helloFor, issueLicense, startTunnelCloud, tryUpgrade } from "./harness.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -18,22 +19,13 @@ async function eventuallyTrue(fn: () => boolean, timeoutMs: number) {
 }
 
 describe.each(testDbKinds)("liveness during a slow hello ($name)", (kind) => {
-  let database: TestDatabase;
-  beforeAll(async () => {
-    database = await kind.open();
-  });
-  afterAll(() => database?.close());
-  const cleanups: Array<() => Promise<void>> = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => {});
-    cleanups.length = 0;
-  });
+  const t = useDatabaseAndCleanups(kind);
 
   it("a session welcomed after a hello slower than deadAfterMs is not closed before its first ping is due", {
     timeout: 20_000,
   }, async () => {
-    const tc = await startTunnelCloud({ database });
-    cleanups.push(() => tc.stop());
+    const tc = await startTunnelCloud({ database: t.database });
+    t.cleanups.push(() => tc.stop());
     const { token } = await issueLicense(tc);
     const e = await enrollRaw(tc, token);
     const jwt = await signAgentToken({
@@ -56,7 +48,7 @@ describe.each(testDbKinds)("liveness during a slow hello ($name)", (kind) => {
     const held = new Promise<void>((r) => {
       holding = r;
     });
-    const lock = database.db.transaction(async (tx) => {
+    const lock = t.database.db.transaction(async (tx) => {
       await tx.execute(sql`select id from appliances where id = ${e.applianceId} for update`);
       holding();
       await sleep(deadAfterMs + 700);
