@@ -1,7 +1,5 @@
 // An in-memory ClusterPort: a simulated cluster with facts, telemetry that moves over time, an apply that succeeds
 // or fails as configured, and a few commands. For tests and benchmarks that run many agents in one process.
-import { createHash } from "node:crypto";
-import { gzipSync } from "node:zlib";
 import type {
   ApplyProgress,
   ApplyResult,
@@ -10,6 +8,7 @@ import type {
   CommandContext,
   DesiredState,
 } from "./cluster-port.ts";
+import { deliverBundle } from "./support/bundle.ts";
 
 export interface SimClusterOptions {
   facts?: Partial<ClusterFacts>;
@@ -179,20 +178,14 @@ export class SimCluster implements ClusterPort {
       workloads: await this.builtin("support.workloads", {}, ctx),
       logs: { [SIM_POD]: ((await this.logs({ pod: SIM_POD, tailLines: 20 }, ctx)) as { lines: string }).lines },
     };
-    const gz = gzipSync(Buffer.from(JSON.stringify(content)));
-    const sha256 = createHash("sha256").update(gz).digest("hex");
-    const parts = Object.keys(content);
-    if (typeof args.uploadUrl !== "string" || !this.options.cloudFetch) {
-      return { uploaded: false, bytes: gz.byteLength, sha256, parts, gzipBase64: gz.toString("base64") };
-    }
-    const res = await this.options.cloudFetch(args.uploadUrl, {
-      method: "PUT",
-      headers: { "content-type": "application/gzip", "x-content-sha256": sha256 },
-      body: new Uint8Array(gz),
+    const cloudFetch = this.options.cloudFetch;
+    // without the agent's cloudFetch the bundle rides in the result, as the real agent's does without an upload URL
+    const uploadUrl = cloudFetch && typeof args.uploadUrl === "string" ? args.uploadUrl : undefined;
+    return deliverBundle(content, {
+      uploadUrl,
+      fetch: (url, init) => (cloudFetch ?? fetch)(String(url), init ?? {}),
       signal: ctx.signal,
     });
-    if (!res.ok) throw new Error(`bundle upload failed: HTTP ${res.status}`);
-    return { uploaded: true, bytes: gz.byteLength, sha256, parts };
   }
 
   /** A Camel runtime's log: the tail, or with `follow` a line every 100 ms through the stream until stopped. */

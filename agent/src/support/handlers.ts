@@ -1,8 +1,4 @@
-// Remote support handlers: each allow-listed command of shared/src/protocol/support.ts, run under the agent's
-// own service account in the release namespace, with secrets redacted before anything leaves the cluster.
-import { createHash } from "node:crypto";
 import { Writable } from "node:stream";
-import { gzipSync } from "node:zlib";
 import type { V1Pod } from "@kubernetes/client-node";
 import { STREAM_CHUNK_CHARS } from "../../../shared/src/protocol/frames.ts";
 import {
@@ -15,6 +11,7 @@ import { guarded, type Kube } from "../cluster/kube.ts";
 import type { CommandContext } from "../cluster-port.ts";
 import { podProblem } from "../helm/health-gate.ts";
 import { type HelmEnv, helmGetValues, helmHistory, helmStatus } from "../helm/helm-cli.ts";
+import { deliverBundle } from "./bundle.ts";
 import { redactText, redactValue } from "./redact.ts";
 
 export interface SupportDeps {
@@ -257,27 +254,7 @@ export function createSupport(d: SupportDeps) {
         : { skipped: "agent-only install" },
       logs: logTails,
     };
-    const gz = gzipSync(Buffer.from(JSON.stringify(content)));
-    const sha256 = createHash("sha256").update(gz).digest("hex");
-    if (a.uploadUrl) {
-      const res = await (d.cloudFetch ?? d.fetch)(a.uploadUrl, {
-        method: "PUT",
-        headers: { "content-type": "application/gzip", "x-content-sha256": sha256 },
-        body: gz,
-        signal: ctx.signal,
-      });
-      if (!res.ok) throw new Error(`bundle upload failed: HTTP ${res.status}`);
-      return { uploaded: true, bytes: gz.byteLength, sha256, parts: Object.keys(content) };
-    }
-    // Without an upload URL the bundle rides in the command result (kept by the cloud), within the frame limit.
-    if (gz.byteLength > 380_000) throw new Error(`bundle of ${gz.byteLength} bytes needs an uploadUrl`);
-    return {
-      uploaded: false,
-      bytes: gz.byteLength,
-      sha256,
-      parts: Object.keys(content),
-      gzipBase64: gz.toString("base64"),
-    };
+    return deliverBundle(content, { uploadUrl: a.uploadUrl, fetch: d.cloudFetch ?? d.fetch, signal: ctx.signal });
   };
 
   async function run(type: string, rawArgs: Record<string, unknown>, ctx: CommandContext): Promise<unknown> {
